@@ -1,0 +1,28 @@
+import { z } from "zod";
+
+/**
+ * The desired state of one environment: the inbox of intents folded into
+ * last-writer-wins registers ordered by GitHub's own timestamps, so a late
+ * or repeated delivery cannot roll anything back.
+ */
+export const desiredStateSchema = z.object({
+  /** The PR is open and wants an environment (subject to policy). */
+  open: z.boolean(),
+  /** GitHub time of the fact that last set `open`; a close at the same instant wins. */
+  openAt: z.string(),
+  closeReason: z.string().optional(),
+  repo: z.string(),
+  installationId: z.number().int().nonnegative(),
+  headSha: z.string(),
+  headRef: z.string(),
+  /** GitHub time of the fact that last set the head; older pushes are ignored. */
+  headAt: z.string(),
+  fork: z.boolean(),
+  draft: z.boolean(),
+  labels: z.array(z.string()),
+  /** Head sha a person with write access approved with `/preview deploy`. */
+  approvedSha: z.string().optional(),
+  /** Bumped by `/preview redeploy`; setup re-runs every step when it is ahead of what ran. */
+  redeployGeneration: z.number().int().nonnegative().default(0),
+});
+export type DesiredState = z.infer<typeof desiredStateSchema>;

@@ -1,0 +1,82 @@
+import { z } from "zod";
+
+/**
+ * The environment record as the store holds it (DESIGN §3). Every field is
+ * validated with zod when read back, so a hand-edited or older record fails
+ * loudly instead of steering the reconciler wrong.
+ */
+
+export const STATUSES = [
+  "pending",
+  "queued",
+  "provisioning",
+  "ready",
+  "failed",
+  "tearing_down",
+  "deleted",
+] as const;
+export const statusSchema = z.enum(STATUSES);
+export type Status = z.infer<typeof statusSchema>;
+
+/** Statuses in which the environment may own real resources. */
+export const LIVE_STATUSES: readonly Status[] = ["pending", "queued", "provisioning", "ready", "failed", "tearing_down"];
+
+/** An environment is named by its repository's numeric id (stable across renames) and its PR number. */
+export interface EnvKey {
+  readonly repoId: number;
+  readonly pr: number;
+}
+
+export function envId(pr: number): string {
+  return `pr-${pr}`;
+}
+
+export function sameEnv(a: EnvKey, b: EnvKey): boolean {
+  return a.repoId === b.repoId && a.pr === b.pr;
+}
+
+export const envConfigSchema = z.object({
+  /** `owner/name` at the time of the last event; the id is what identifies it. */
+  repo: z.string(),
+  repoId: z.number().int().positive(),
+  installationId: z.number().int().nonnegative(),
+  pr: z.number().int().positive(),
+  headSha: z.string(),
+  headRef: z.string(),
+  fork: z.boolean(),
+  template: z.string(),
+  /** The template TTL in force for this environment, in milliseconds. */
+  ttlMs: z.number().int().positive(),
+});
+export type EnvConfig = z.infer<typeof envConfigSchema>;
+
+export const artifactsSchema = z.object({
+  url: z.string().optional(),
+  commentId: z.number().int().optional(),
+  /** Deployment id per head sha: one GitHub deployment per sha (DESIGN §5). */
+  deployments: z.record(z.string(), z.number().int()).default({}),
+  /** Non-secret outputs of setup steps, by step name. */
+  outputs: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+  /** The last error shown on the PR: which step, and the tail of its output. */
+  error: z.object({ step: z.string(), message: z.string() }).optional(),
+  /** Expiry time for which the "about to expire" reply was posted. */
+  warnedFor: z.string().optional(),
+});
+export type Artifacts = z.infer<typeof artifactsSchema>;
+
+export const checkpointSchema = z.object({
+  sha: z.string(),
+  at: z.string(),
+  /** Outputs as the store keeps them: secrets only in sealed form (see providers). */
+  outputs: z.record(z.string(), z.string()).default({}),
+});
+export type Checkpoint = z.infer<typeof checkpointSchema>;
+export const checkpointsSchema = z.record(z.string(), checkpointSchema);
+export type Checkpoints = z.infer<typeof checkpointsSchema>;
+
+export const eventLogEntrySchema = z.object({
+  at: z.string(),
+  event: z.string(),
+  detail: z.string().optional(),
+});
+export type EventLogEntry = z.infer<typeof eventLogEntrySchema>;

@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { desiredStateSchema } from "../lifecycle/desired.js";
+import {
+  artifactsSchema,
+  checkpointsSchema,
+  envConfigSchema,
+  eventLogEntrySchema,
+  statusSchema,
+} from "../lifecycle/environment.js";
+import { intentSchema, type Intent } from "../lifecycle/intent.js";
+import type { EnvFields, FieldName } from "./state-store.js";
+
+/**
+ * How each field is written as a string and read back. Both adapters use it,
+ * so a record exported from one reads the same in the other. `status` and
+ * `expires_at` are plain strings (DESIGN §3); the rest are JSON.
+ */
+
+const fieldSchemas: { [F in FieldName]: z.ZodType<EnvFields[F]> } = {
+  status: statusSchema,
+  config: envConfigSchema,
+  artifacts: artifactsSchema as z.ZodType<EnvFields["artifacts"]>,
+  expires_at: z.iso.datetime(),
+  checkpoints: checkpointsSchema as z.ZodType<EnvFields["checkpoints"]>,
+  desired: desiredStateSchema as z.ZodType<EnvFields["desired"]>,
+};
+
+const PLAIN_FIELDS: ReadonlySet<FieldName> = new Set(["status", "expires_at"]);
+
+export class CorruptRecordError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`stored ${what} is not valid: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "CorruptRecordError";
+  }
+}
+
+export function encodeField<F extends FieldName>(field: F, value: EnvFields[F]): string {
+  return PLAIN_FIELDS.has(field) ? String(value) : JSON.stringify(value);
+}
+
+export function decodeField<F extends FieldName>(field: F, raw: string): EnvFields[F] {
+  try {
+    const value: unknown = PLAIN_FIELDS.has(field) ? raw : JSON.parse(raw);
+    return fieldSchemas[field].parse(value);
+  } catch (error) {
+    throw new CorruptRecordError(`field "${field}"`, error);
+  }
+}
+
+/** Decodes whichever fields are present; `raw` maps field name to stored string. */
+export function decodeFields(raw: Partial<Record<FieldName, string | null>>): Partial<EnvFields> {
+  const fields: Partial<EnvFields> = {};
+  for (const [name, value] of Object.entries(raw) as Array<[FieldName, string | null | undefined]>) {
+    if (value == null) continue;
+    (fields as Record<FieldName, unknown>)[name] = decodeField(name, value);
+  }
+  return fields;
+}
+
+/** Encodes the fields of a change, in a stable order. */
+export function encodeFields(set: Partial<EnvFields>): Array<[FieldName, string]> {
+  return (Object.keys(set) as FieldName[])
+    .filter((name) => set[name] !== undefined)
+    .map((name) => [name, encodeField(name, set[name] as EnvFields[typeof name])]);
+}
+
+export function encodeIntent(intent: Intent): string {
+  return JSON.stringify(intentSchema.parse(intent));
+}
+
+export function decodeIntent(raw: string): Intent {
+  try {
+    return intentSchema.parse(JSON.parse(raw));
+  } catch (error) {
+    throw new CorruptRecordError("intent", error);
+  }
+}
+
+export function decodeEvent(raw: string) {
+  try {
+    return eventLogEntrySchema.parse(JSON.parse(raw));
+  } catch (error) {
+    throw new CorruptRecordError("event log entry", error);
+  }
+}

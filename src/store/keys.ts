@@ -1,0 +1,94 @@
+import { envId, type EnvKey } from "../lifecycle/environment.js";
+import type { FieldName, LeaseName } from "./state-store.js";
+
+/**
+ * Every store key is built here (DESIGN §3):
+ *
+ *   <prefix>{<repositoryId>}:env:pr-<n>:<field>   one environment
+ *   <prefix>{<repositoryId>}:<index>              that repository's indexes
+ *   <prefix><global index>                        derived, cross-repository
+ *
+ * The `{…}` hash tag keeps a repository in one Redis Cluster slot, so a
+ * script may change an environment and its repository's indexes together.
+ * Global keys are in other slots and are only ever derived from the
+ * per-repository ones.
+ */
+
+/** Keys of one environment beyond its DESIGN fields. */
+export type EnvKeyPart = FieldName | LeaseName | "inbox" | "events";
+
+export const ENV_KEY_PARTS: readonly EnvKeyPart[] = [
+  "status",
+  "config",
+  "artifacts",
+  "expires_at",
+  "checkpoints",
+  "desired",
+  "inbox",
+  "events",
+  "lease",
+  "teardown_lock",
+];
+
+export interface Keys {
+  readonly prefix: string;
+  /** `<prefix>{<repoId>}:env:pr-<n>:` — every key of the environment starts with it. */
+  envBase(key: EnvKey): string;
+  env(key: EnvKey, part: EnvKeyPart): string;
+  /** Sorted set: member `pr-<n>`, score the time it is next due (ms). */
+  repoDue(repoId: number): string;
+  /** Set of `pr-<n>` that have keys. */
+  repoEnvs(repoId: number): string;
+  /** Marker that a delivery was recorded for one environment. */
+  delivery(key: EnvKey, deliveryId: string): string;
+  /** Sorted set: member repository id, score the earliest due time in it. */
+  globalDue(): string;
+  /** Set of repository ids with environments. */
+  globalRepos(): string;
+  /**
+   * Admission (one `{global}` slot, so one script counts atomically): sorted
+   * sets of `<repoId>/pr-<n>` by arrival time, admitted and waiting, and a
+   * hash of admitted counts per repository. Derived from the environments'
+   * statuses, and rebuilt from them by the garbage collector.
+   */
+  globalActive(): string;
+  globalQueue(): string;
+  globalActivePerRepo(): string;
+  meta(name: string): string;
+}
+
+export function makeKeys(prefix: string): Keys {
+  const repo = (repoId: number) => `${prefix}{${repoId}}`;
+  return {
+    prefix,
+    envBase: (key) => `${repo(key.repoId)}:env:${envId(key.pr)}:`,
+    env: (key, part) => `${repo(key.repoId)}:env:${envId(key.pr)}:${part}`,
+    repoDue: (repoId) => `${repo(repoId)}:due`,
+    repoEnvs: (repoId) => `${repo(repoId)}:envs`,
+    delivery: (key, deliveryId) => `${repo(key.repoId)}:delivery:${deliveryId}:${envId(key.pr)}`,
+    globalDue: () => `${prefix}due`,
+    globalRepos: () => `${prefix}repos`,
+    globalActive: () => `${prefix}{global}:active`,
+    globalQueue: () => `${prefix}{global}:queue`,
+    globalActivePerRepo: () => `${prefix}{global}:active-per-repo`,
+    meta: (name) => `${prefix}meta:${name}`,
+  };
+}
+
+/** `<repoId>/pr-<n>`: how global indexes name an environment. */
+export function globalMember(key: EnvKey): string {
+  return `${key.repoId}/${envId(key.pr)}`;
+}
+
+export function parseGlobalMember(member: string): EnvKey {
+  const match = /^(\d+)\/pr-(\d+)$/.exec(member);
+  if (!match) throw new Error(`not an environment member: ${member}`);
+  return { repoId: Number(match[1]), pr: Number(match[2]) };
+}
+
+/** Reads `pr-<n>` back into a PR number. */
+export function parseEnvId(member: string): number {
+  const match = /^pr-(\d+)$/.exec(member);
+  if (!match) throw new Error(`not an environment id: ${member}`);
+  return Number(match[1]);
+}

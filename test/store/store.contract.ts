@@ -1,0 +1,443 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DesiredState } from "../../src/lifecycle/desired.js";
+import type { EnvConfig, EnvKey } from "../../src/lifecycle/environment.js";
+import type { Intent } from "../../src/lifecycle/intent.js";
+import type { Change, EnvFields, StateStore } from "../../src/store/state-store.js";
+import { EVENT_LOG_LIMIT } from "../../src/store/state-store.js";
+
+/**
+ * The behaviour every StateStore adapter must have. Each adapter's test file
+ * calls `storeContract` with a way to open stores; the suite runs unchanged
+ * against each, against the real thing (a redis-server, a SQLite file).
+ */
+export interface ContractBacking {
+  /**
+   * Opens a store. Two calls with the same `space` share one backing (two
+   * clients, as two replicas would be); another `space` is a separate, empty
+   * backing with the same key prefix.
+   */
+  open(space: string): Promise<StateStore>;
+  /** Closes everything opened and removes what the backing created. */
+  dispose(): Promise<void>;
+}
+
+const HOUR = 3_600_000;
+let nextRepoId = 1000;
+/** A repository id no other test in this run uses, so tests need no cleanup between them. */
+function freshRepo(): number {
+  nextRepoId += 1;
+  return nextRepoId;
+}
+
+function pushIntent(sha: string, at = new Date().toISOString()): Intent {
+  return {
+    type: "push",
+    at,
+    repo: "octo/app",
+    installationId: 7,
+    headSha: sha,
+    headRef: "feature",
+    fork: false,
+    draft: false,
+    labels: [],
+  };
+}
+
+function fields(key: EnvKey, overrides: Partial<EnvFields> = {}): EnvFields {
+  const config: EnvConfig = {
+    repo: "octo/app",
+    repoId: key.repoId,
+    installationId: 7,
+    pr: key.pr,
+    headSha: "a".repeat(40),
+    headRef: "feature",
+    fork: false,
+    template: "default",
+    ttlMs: 24 * HOUR,
+  };
+  const desired: DesiredState = {
+    open: true,
+    openAt: "2026-01-01T00:00:00.000Z",
+    repo: "octo/app",
+    installationId: 7,
+    headSha: config.headSha,
+    headRef: "feature",
+    headAt: "2026-01-01T00:00:00.000Z",
+    fork: false,
+    draft: false,
+    labels: [],
+    redeployGeneration: 0,
+  };
+  return {
+    status: "provisioning",
+    config,
+    artifacts: { url: "https://pr-1.preview.example", commentId: 5, deployments: { [config.headSha]: 9 }, outputs: { deploy: { url: "https://pr-1.preview.example" } } },
+    expires_at: new Date(Date.now() + 24 * HOUR).toISOString(),
+    checkpoints: { database: { sha: config.headSha, at: "2026-01-01T00:00:01.000Z", outputs: { name: "eph_1_pr_1" } } },
+    desired,
+    ...overrides,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function change(overrides: Partial<Change> = {}): Change {
+  return { dueAt: null, keyTtlMs: HOUR, ...overrides };
+}
+
+export function storeContract(name: string, makeBacking: () => Promise<ContractBacking>): void {
+  describe(`StateStore contract: ${name}`, () => {
+    let backing: ContractBacking;
+    let store: StateStore;
+    let replica: StateStore;
+
+    beforeAll(async () => {
+      backing = await makeBacking();
+      store = await backing.open("main");
+      replica = await backing.open("main");
+    });
+    afterAll(async () => {
+      await backing.dispose();
+    });
+
+    it("reports which adapter it is and answers ping", async () => {
+      expect(store.kind).toBe(name);
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it("knows nothing of an environment never written", async () => {
+      expect(await store.load({ repoId: freshRepo(), pr: 1 })).toBeNull();
+    });
+
+    describe("intents", () => {
+      it("records an intent in the inbox and marks the environment due now", async () => {
+        const key = { repoId: freshRepo(), pr: 42 };
+        const before = Date.now();
+        expect(await store.recordIntent(key, pushIntent("b".repeat(40)), { keyTtlMs: HOUR })).toBe("recorded");
+        const snapshot = await replica.load(key);
+        expect(snapshot?.inbox).toEqual([pushIntent("b".repeat(40), snapshot?.inbox[0]?.at)]);
+        expect(snapshot?.fields).toEqual({});
+        expect(snapshot?.dueAt).toBeGreaterThanOrEqual(before - 1000);
+        expect(snapshot?.dueAt).toBeLessThanOrEqual(Date.now());
+        expect(await store.listKeys(key.repoId)).toEqual([key]);
+        expect(await store.listRepos()).toContain(key.repoId);
+      });
+
+      it("records a delivery once, per environment", async () => {
+        const repoId = freshRepo();
+        const intent = pushIntent("c".repeat(40));
+        const options = { deliveryId: "d-1", keyTtlMs: HOUR };
+        expect(await store.recordIntent({ repoId, pr: 1 }, intent, options)).toBe("recorded");
+        expect(await replica.recordIntent({ repoId, pr: 1 }, intent, options)).toBe("duplicate");
+        expect(await store.recordIntent({ repoId, pr: 2 }, intent, options)).toBe("recorded");
+        expect((await store.load({ repoId, pr: 1 }))?.inbox).toHaveLength(1);
+        expect((await store.load({ repoId, pr: 2 }))?.inbox).toHaveLength(1);
+      });
+
+      it("loses no intent when two clients record at once", async () => {
+        const key = { repoId: freshRepo(), pr: 3 };
+        const writes = Array.from({ length: 100 }, (_, i) =>
+          (i % 2 === 0 ? store : replica).recordIntent(key, pushIntent(String(i).padStart(40, "0")), { keyTtlMs: HOUR }),
+        );
+        await Promise.all(writes);
+        const shas = (await store.load(key))?.inbox.map((intent) => (intent.type === "push" ? intent.headSha : ""));
+        expect(new Set(shas).size).toBe(100);
+      });
+    });
+
+    describe("leases and fencing", () => {
+      it("lets one owner hold a lease at a time", async () => {
+        const key = { repoId: freshRepo(), pr: 1 };
+        expect(await store.acquireLease(key, "lease", "worker-a", HOUR)).toBe(true);
+        expect(await replica.acquireLease(key, "lease", "worker-b", HOUR)).toBe(false);
+        expect(await store.acquireLease(key, "lease", "worker-a", HOUR)).toBe(true);
+        expect(await replica.renewLease(key, "lease", "worker-b", HOUR)).toBe(false);
+        await replica.releaseLease(key, "lease", "worker-b");
+        expect(await replica.acquireLease(key, "lease", "worker-b", HOUR)).toBe(false);
+        expect(await store.renewLease(key, "lease", "worker-a", HOUR)).toBe(true);
+        await store.releaseLease(key, "lease", "worker-a");
+        expect(await replica.acquireLease(key, "lease", "worker-b", HOUR)).toBe(true);
+      });
+
+      it("keeps the lease and the teardown lock apart", async () => {
+        const key = { repoId: freshRepo(), pr: 1 };
+        expect(await store.acquireLease(key, "lease", "worker-a", HOUR)).toBe(true);
+        expect(await replica.acquireLease(key, "teardown_lock", "worker-b", HOUR)).toBe(true);
+        expect(await store.acquireLease(key, "teardown_lock", "worker-a", HOUR)).toBe(false);
+      });
+
+      it("gives a contended lease to exactly one of many concurrent claimants", async () => {
+        for (let round = 0; round < 10; round += 1) {
+          const key = { repoId: freshRepo(), pr: round + 1 };
+          const claims = await Promise.all(
+            Array.from({ length: 6 }, (_, i) => (i % 2 ? store : replica).acquireLease(key, "teardown_lock", `w${i}`, HOUR)),
+          );
+          expect(claims.filter(Boolean)).toHaveLength(1);
+        }
+      });
+
+      it("refuses every write from a holder whose lease expired", async () => {
+        const key = { repoId: freshRepo(), pr: 1 };
+        expect(await store.acquireLease(key, "lease", "slow", 100)).toBe(true);
+        await sleep(250);
+        expect(await store.renewLease(key, "lease", "slow", HOUR)).toBe(false);
+        expect(await replica.acquireLease(key, "lease", "fast", HOUR)).toBe(true);
+        const late = await store.commit(key, { name: "lease", owner: "slow" }, change({ set: fields(key, { status: "ready" }) }));
+        expect(late).toBe("fenced");
+        expect((await store.load(key))?.fields.status).toBeUndefined();
+        const current = await replica.commit(key, { name: "lease", owner: "fast" }, change({ set: { status: "failed" } }));
+        expect(current).toBe("committed");
+        expect((await store.load(key))?.fields.status).toBe("failed");
+      });
+
+      it("refuses a commit from an owner that never held the lease", async () => {
+        const key = { repoId: freshRepo(), pr: 1 };
+        expect(await store.commit(key, { name: "lease", owner: "nobody" }, change({ set: { status: "ready" } }))).toBe("fenced");
+        expect(await store.load(key)).toBeNull();
+      });
+    });
+
+    describe("commits", () => {
+      it("writes every field and reads it back as written", async () => {
+        const key = { repoId: freshRepo(), pr: 7 };
+        const written = fields(key);
+        await store.acquireLease(key, "lease", "w", HOUR);
+        expect(await store.commit(key, { name: "lease", owner: "w" }, change({ set: written, dueAt: Date.parse(written.expires_at) }))).toBe("committed");
+        const snapshot = await replica.load(key);
+        expect(snapshot?.fields).toEqual(written);
+        expect(snapshot?.dueAt).toBe(Date.parse(written.expires_at));
+      });
+
+      it("changes only the fields named", async () => {
+        const key = { repoId: freshRepo(), pr: 7 };
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: fields(key) }));
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "ready" } }));
+        const snapshot = await store.load(key);
+        expect(snapshot?.fields).toEqual({ ...fields(key, { expires_at: snapshot?.fields.expires_at ?? "" }), status: "ready" });
+      });
+
+      it("removes the folded intents and keeps those recorded meanwhile", async () => {
+        const key = { repoId: freshRepo(), pr: 8 };
+        await store.recordIntent(key, pushIntent("1".repeat(40)), { keyTtlMs: HOUR });
+        await store.recordIntent(key, pushIntent("2".repeat(40)), { keyTtlMs: HOUR });
+        await store.acquireLease(key, "lease", "w", HOUR);
+        const seen = await store.load(key);
+        expect(seen?.inbox).toHaveLength(2);
+        await replica.recordIntent(key, pushIntent("3".repeat(40)), { keyTtlMs: HOUR });
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "pending" }, consumed: seen?.inbox.length ?? 0 }));
+        const after = await store.load(key);
+        expect(after?.inbox.map((intent) => intent.type === "push" && intent.headSha)).toEqual(["3".repeat(40)]);
+      });
+
+      it("keeps the last entries of the event log", async () => {
+        const key = { repoId: freshRepo(), pr: 9 };
+        await store.acquireLease(key, "lease", "w", HOUR);
+        const events = Array.from({ length: EVENT_LOG_LIMIT + 10 }, (_, i) => ({ at: new Date(i).toISOString(), event: `e${i}` }));
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "pending" }, events: events.slice(0, 5) }));
+        await store.commit(key, { name: "lease", owner: "w" }, change({ events: events.slice(5) }));
+        const log = (await store.load(key))?.events ?? [];
+        expect(log).toHaveLength(EVENT_LOG_LIMIT);
+        expect(log.at(-1)?.event).toBe(`e${EVENT_LOG_LIMIT + 9}`);
+        expect(log[0]?.event).toBe("e10");
+      });
+
+      it("puts a store TTL on every key of the environment", async () => {
+        const key = { repoId: freshRepo(), pr: 10 };
+        await store.recordIntent(key, pushIntent("4".repeat(40)), { deliveryId: "ttl-1", keyTtlMs: 2 * HOUR });
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: fields(key), events: [{ at: "x", event: "created" }], keyTtlMs: 3 * HOUR }));
+        const exported = await store.exportKeys(key);
+        const names = exported.map((entry) => entry.key.slice(entry.key.lastIndexOf(":") + 1));
+        expect(names).toEqual(expect.arrayContaining(["status", "config", "artifacts", "expires_at", "checkpoints", "desired", "inbox", "events", "lease"]));
+        for (const entry of exported) {
+          expect(entry.key.startsWith(`${entry.key.slice(0, entry.key.indexOf("{"))}{${key.repoId}}:env:pr-10:`)).toBe(true);
+          expect(entry.ttlMs, entry.key).not.toBeNull();
+          expect(entry.ttlMs, entry.key).toBeGreaterThan(0);
+          expect(entry.ttlMs, entry.key).toBeLessThanOrEqual(3 * HOUR);
+        }
+        expect(exported.find((entry) => entry.key.endsWith(":status"))?.value).toBe("provisioning");
+      });
+
+      it("forgets an environment whose keys outlived their store TTL", async () => {
+        const key = { repoId: freshRepo(), pr: 11 };
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: fields(key), keyTtlMs: 150 }));
+        await store.releaseLease(key, "lease", "w");
+        expect((await store.load(key))?.fields.status).toBe("provisioning");
+        await sleep(400);
+        expect(await store.load(key)).toBeNull();
+        expect(await store.listKeys(key.repoId)).toEqual([]);
+      });
+
+      it("keeps a deleted environment as a tombstone that is never due", async () => {
+        const key = { repoId: freshRepo(), pr: 12 };
+        await store.acquireLease(key, "teardown_lock", "w", HOUR);
+        await store.commit(key, { name: "teardown_lock", owner: "w" }, change({ set: fields(key), dueAt: Date.now() - 1 }));
+        await store.commit(key, { name: "teardown_lock", owner: "w" }, change({ set: { status: "deleted" }, dueAt: null, keyTtlMs: 7 * 24 * HOUR }));
+        await store.releaseLease(key, "teardown_lock", "w");
+        const snapshot = await store.load(key);
+        expect(snapshot?.fields.status).toBe("deleted");
+        expect(snapshot?.dueAt).toBeNull();
+        const status = (await store.exportKeys(key)).find((entry) => entry.key.endsWith(":status"));
+        expect(status?.ttlMs).toBeGreaterThan(6 * 24 * HOUR);
+        expect(await store.claimDue(Date.now() + HOUR, 1000, 1000)).not.toContainEqual(key);
+      });
+    });
+
+    describe("the due index", () => {
+      async function commitDue(key: EnvKey, dueAt: number | null) {
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "ready" }, dueAt }));
+        await store.releaseLease(key, "lease", "w");
+      }
+
+      it("returns what is due, oldest first, hides it while worked, and brings it back", async () => {
+        const { store: isolated, dispose } = await isolatedStore(backing, "due-1");
+        try {
+          const repoA = freshRepo();
+          const repoB = freshRepo();
+          const now = Date.now();
+          const later = { repoId: repoA, pr: 1 };
+          const older = { repoId: repoB, pr: 2 };
+          const newer = { repoId: repoA, pr: 3 };
+          for (const [key, dueAt] of [[later, now + HOUR], [older, now - 5000], [newer, now - 1000]] as const) {
+            await isolated.acquireLease(key, "lease", "w", HOUR);
+            await isolated.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "ready" }, dueAt }));
+          }
+          expect(await isolated.claimDue(now, 10, 200)).toEqual([older, newer]);
+          expect(await isolated.claimDue(now, 10, 200)).toEqual([]);
+          await sleep(300);
+          expect(await isolated.claimDue(Date.now(), 1, 200)).toEqual([older]);
+          expect(await isolated.claimDue(Date.now(), 10, 200)).toEqual([newer]);
+          await isolated.markDue(later, now - 10);
+          expect(await isolated.claimDue(Date.now(), 10, 200)).toEqual([later]);
+        } finally {
+          await dispose();
+        }
+      });
+
+      it("brings an environment forward but never pushes it back with markDue", async () => {
+        const key = { repoId: freshRepo(), pr: 1 };
+        const now = Date.now();
+        await commitDue(key, now + HOUR);
+        await store.markDue(key, now + 2 * HOUR);
+        expect((await store.load(key))?.dueAt).toBe(now + HOUR);
+        await store.markDue(key, now + 1000);
+        expect((await store.load(key))?.dueAt).toBe(now + 1000);
+      });
+
+      it("hands each due environment to one of two competing workers", async () => {
+        const { store: first, dispose } = await isolatedStore(backing, "due-2");
+        const second = await backing.open("due-2");
+        try {
+          const repoId = freshRepo();
+          for (let pr = 1; pr <= 40; pr += 1) {
+            const key = { repoId, pr };
+            await first.acquireLease(key, "lease", "w", HOUR);
+            await first.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "ready" }, dueAt: Date.now() - pr }));
+          }
+          const claimed = (await Promise.all([first, second, first, second].map((s) => s.claimDue(Date.now(), 15, HOUR)))).flat();
+          expect(claimed).toHaveLength(40);
+          expect(new Set(claimed.map((key) => key.pr)).size).toBe(40);
+        } finally {
+          await second.close();
+          await dispose();
+        }
+      });
+    });
+
+    describe("admission", () => {
+      it("admits within the per-repository and global limits, in arrival order", async () => {
+        const { store: isolated, dispose } = await isolatedStore(backing, "admission-1");
+        try {
+          const limits = { perRepo: 2, global: 3 };
+          const repoA = freshRepo();
+          const repoB = freshRepo();
+          const t = Date.now();
+          expect(await isolated.admit({ repoId: repoA, pr: 1 }, t + 1, limits)).toEqual({ admitted: true, position: 0 });
+          expect(await isolated.admit({ repoId: repoA, pr: 2 }, t + 2, limits)).toEqual({ admitted: true, position: 0 });
+          expect(await isolated.admit({ repoId: repoA, pr: 3 }, t + 3, limits)).toEqual({ admitted: false, position: 1 });
+          expect(await isolated.admit({ repoId: repoB, pr: 1 }, t + 4, limits)).toEqual({ admitted: true, position: 0 });
+          expect(await isolated.admit({ repoId: repoB, pr: 2 }, t + 5, limits)).toEqual({ admitted: false, position: 2 });
+          expect(await isolated.admit({ repoId: repoA, pr: 1 }, t + 1, limits)).toEqual({ admitted: true, position: 0 });
+          expect(await isolated.admissionCounts()).toEqual({ active: 3, queued: 2 });
+
+          expect(await isolated.releaseAdmission({ repoId: repoB, pr: 1 })).toEqual([
+            { repoId: repoA, pr: 3 },
+            { repoId: repoB, pr: 2 },
+          ]);
+          // repoA/pr-3 arrived first but its repository is full: repoB/pr-2 may go.
+          expect(await isolated.admit({ repoId: repoA, pr: 3 }, t + 3, limits)).toEqual({ admitted: false, position: 1 });
+          expect(await isolated.admit({ repoId: repoB, pr: 2 }, t + 5, limits)).toEqual({ admitted: true, position: 0 });
+          await isolated.releaseAdmission({ repoId: repoA, pr: 1 });
+          expect(await isolated.admit({ repoId: repoA, pr: 3 }, t + 3, limits)).toEqual({ admitted: true, position: 0 });
+          expect(await isolated.admissionCounts()).toEqual({ active: 3, queued: 0 });
+        } finally {
+          await dispose();
+        }
+      });
+
+      it("never overshoots the limit under concurrent admission", async () => {
+        const { store: first, dispose } = await isolatedStore(backing, "admission-2");
+        const second = await backing.open("admission-2");
+        try {
+          const limits = { perRepo: 100, global: 5 };
+          const t = Date.now();
+          const results = await Promise.all(
+            Array.from({ length: 30 }, (_, i) => (i % 2 ? first : second).admit({ repoId: freshRepo(), pr: 1 }, t + i, limits)),
+          );
+          expect(results.filter((result) => result.admitted)).toHaveLength(5);
+          expect(await first.admissionCounts()).toEqual({ active: 5, queued: 25 });
+        } finally {
+          await second.close();
+          await dispose();
+        }
+      });
+    });
+
+    describe("export and import", () => {
+      it("round-trips every key, value and TTL into an empty store", async () => {
+        const key = { repoId: freshRepo(), pr: 21 };
+        await store.recordIntent(key, pushIntent("5".repeat(40)), { keyTtlMs: HOUR });
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: fields(key), events: [{ at: "t", event: "created" }], dueAt: Date.now() + HOUR }));
+        const exported = await store.exportKeys(key);
+        const { store: empty, dispose } = await isolatedStore(backing, "import-1");
+        try {
+          expect(await empty.load(key)).toBeNull();
+          await empty.importKeys(exported);
+          const reimported = await empty.exportKeys(key);
+          expect(reimported.map(({ key: k, value }) => ({ k, value }))).toEqual(exported.map(({ key: k, value }) => ({ k, value })));
+          for (const entry of reimported) {
+            const original = exported.find((e) => e.key === entry.key);
+            expect(entry.ttlMs).toBeGreaterThan((original?.ttlMs ?? 0) - 5000);
+            expect(entry.ttlMs).toBeLessThanOrEqual(original?.ttlMs ?? 0);
+          }
+          const original = await store.load(key);
+          expect(await empty.load(key)).toEqual({ ...original, dueAt: (await empty.load(key))?.dueAt });
+          expect(await empty.listKeys(key.repoId)).toEqual([key]);
+        } finally {
+          await dispose();
+        }
+      });
+    });
+
+    describe("meta values", () => {
+      it("stores small named values with a TTL", async () => {
+        await store.setMeta("cursor", "abc", null);
+        expect(await replica.getMeta("cursor")).toBe("abc");
+        await store.setMeta("short", "x", 100);
+        expect(await store.getMeta("short")).toBe("x");
+        await sleep(250);
+        expect(await store.getMeta("short")).toBeNull();
+        expect(await store.getMeta("never-set")).toBeNull();
+      });
+    });
+  });
+}
+
+async function isolatedStore(backing: ContractBacking, space: string) {
+  const store = await backing.open(space);
+  return { store, dispose: () => store.close() };
+}
