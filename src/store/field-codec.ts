@@ -6,6 +6,7 @@ import {
   envConfigSchema,
   eventLogEntrySchema,
   statusSchema,
+  type EventLogEntry,
 } from "../lifecycle/environment.js";
 import { intentSchema, type Intent } from "../lifecycle/intent.js";
 import type { EnvFields, FieldName } from "./state-store.js";
@@ -74,6 +75,10 @@ export function decodeIntent(raw: string): Intent {
   } catch (error) {
     throw new CorruptRecordError("intent", error);
   }
+}
+
+export function encodeEvent(entry: EventLogEntry): string {
+  return JSON.stringify(eventLogEntrySchema.parse(entry));
 }
 
 export function decodeEvent(raw: string) {

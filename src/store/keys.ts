@@ -35,6 +35,8 @@ export interface Keys {
   /** `<prefix>{<repoId>}:env:pr-<n>:` — every key of the environment starts with it. */
   envBase(key: EnvKey): string;
   env(key: EnvKey, part: EnvKeyPart): string;
+  /** Reads an `env` key name back; null for any other key (another prefix, an index). */
+  parseEnv(name: string): { key: EnvKey; part: EnvKeyPart } | null;
   /** Sorted set: member `pr-<n>`, score the time it is next due (ms). */
   repoDue(repoId: number): string;
   /** Set of `pr-<n>` that have keys. */
@@ -59,10 +61,18 @@ export interface Keys {
 
 export function makeKeys(prefix: string): Keys {
   const repo = (repoId: number) => `${prefix}{${repoId}}`;
+  const env = (key: EnvKey, part: EnvKeyPart) => `${repo(key.repoId)}:env:${envId(key.pr)}:${part}`;
   return {
     prefix,
     envBase: (key) => `${repo(key.repoId)}:env:${envId(key.pr)}:`,
-    env: (key, part) => `${repo(key.repoId)}:env:${envId(key.pr)}:${part}`,
+    env,
+    parseEnv: (name) => {
+      const match = name.startsWith(prefix) ? /^\{(\d+)\}:env:pr-(\d+):(\w+)$/.exec(name.slice(prefix.length)) : null;
+      const key = { repoId: Number(match?.[1]), pr: Number(match?.[2]) };
+      const part = ENV_KEY_PARTS.find((known) => known === match?.[3]);
+      // Only a name `env` builds reads back (not `pr-007`).
+      return part && env(key, part) === name ? { key, part } : null;
+    },
     repoDue: (repoId) => `${repo(repoId)}:due`,
     repoEnvs: (repoId) => `${repo(repoId)}:envs`,
     delivery: (key, deliveryId) => `${repo(key.repoId)}:delivery:${deliveryId}:${envId(key.pr)}`,

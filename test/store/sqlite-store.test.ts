@@ -1,0 +1,209 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Intent } from "../../src/lifecycle/intent.js";
+import { CorruptRecordError, encodeEvent, encodeIntent } from "../../src/store/field-codec.js";
+import { SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "../../src/store/sqlite/sqlite-store.js";
+import { storeContract } from "./store.contract.js";
+
+const PREFIX = "ephemera:";
+const HOUR = 3_600_000;
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const STORE_MODULE = new URL("../../src/store/sqlite/sqlite-store.ts", import.meta.url).href;
+
+/** A space is a database file; opening it twice gives two connections, as two processes would have. */
+storeContract("sqlite", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ephemera-sqlite-"));
+  const opened: SqliteStore[] = [];
+  return {
+    async open(space) {
+      const store = openSqliteStore({ file: join(dir, `${space}.sqlite`), prefix: PREFIX });
+      opened.push(store);
+      return store;
+    },
+    async dispose() {
+      for (const store of opened) await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+/**
+ * Starts a Node process that opens a store on `file`, says it is ready, and
+ * runs `body` (with `store` in scope) once told to go; `go` resolves with
+ * what it printed after "ready" when it has exited cleanly.
+ */
+function storeProcess(file: string, body: string) {
+  const script = `
+    const { openSqliteStore } = await import(${JSON.stringify(STORE_MODULE)});
+    const store = openSqliteStore({ file: ${JSON.stringify(file)}, prefix: ${JSON.stringify(PREFIX)} });
+    process.stdout.write("ready\\n");
+    await new Promise((resolve) => process.stdin.once("data", resolve));
+    ${body}
+    await store.close();`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "--eval", script], { cwd: ROOT });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<string>((resolve, reject) =>
+    child.on("exit", (code) => (code === 0 ? resolve(stdout.replace("ready\n", "")) : reject(new Error(`store process exited with ${code}: ${stderr}`)))),
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.once("data", () => resolve());
+    exited.catch(reject);
+  });
+  return { ready, go: () => (child.stdin.end("go\n"), exited) };
+}
+
+describe("the SQLite store", () => {
+  const key = { repoId: 7, pr: 42 };
+  const refresh = (at: string): Intent => ({ type: "refresh", at });
+  let dir: string;
+  let file: string;
+  let opened: SqliteStore[];
+
+  const open = (options: Partial<SqliteStoreOptions> = {}) => {
+    const store = openSqliteStore({ file, prefix: PREFIX, ...options });
+    opened.push(store);
+    return store;
+  };
+  /** A plain connection, to see the file as it is. */
+  const withRaw = <T>(use: (raw: Database.Database) => T): T => {
+    const raw = new Database(file);
+    try {
+      return use(raw);
+    } finally {
+      raw.close();
+    }
+  };
+  const countRows = (table: string) => withRaw((raw) => raw.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ephemera-sqlite-"));
+    file = join(dir, "ephemera.sqlite");
+    opened = [];
+  });
+  afterEach(async () => {
+    for (const store of opened) await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps everything across a restart", async () => {
+    const before = open();
+    await before.recordIntent(key, refresh("t1"), { deliveryId: "d-1", keyTtlMs: HOUR });
+    await before.acquireLease(key, "lease", "w", HOUR);
+    await before.commit(key, { name: "lease", owner: "w" }, { set: { status: "ready" }, events: [{ at: "t2", event: "ready" }], dueAt: Date.now() + HOUR, keyTtlMs: HOUR });
+    await before.admit(key, 1, { perRepo: 1, global: 1 });
+    await before.setMeta("cursor", "abc", null);
+    const snapshot = await before.load(key);
+    await before.close();
+
+    const after = open();
+    expect(await after.load(key)).toEqual(snapshot);
+    expect(await after.recordIntent(key, refresh("t1"), { deliveryId: "d-1", keyTtlMs: HOUR })).toBe("duplicate");
+    expect(await after.acquireLease(key, "lease", "someone-else", HOUR)).toBe(false);
+    expect(await after.admissionCounts()).toEqual({ active: 1, queued: 0 });
+    expect(await after.getMeta("cursor")).toBe("abc");
+  });
+
+  it("keeps what another process wrote after that process exits", async () => {
+    const writer = storeProcess(file, `
+      await store.recordIntent(${JSON.stringify(key)}, { type: "refresh", at: "from-child" }, { keyTtlMs: ${HOUR} });
+      await store.setMeta("written-by", "child", null);`);
+    await writer.ready;
+    await writer.go();
+    const store = open();
+    expect((await store.load(key))?.inbox).toEqual([refresh("from-child")]);
+    expect(await store.getMeta("written-by")).toBe("child");
+  });
+
+  it("loses no intent when two processes record at once", async () => {
+    const writers = ["a", "b"].map((tag) =>
+      storeProcess(file, `
+        const start = Date.now();
+        for (let i = 0; i < 200; i += 1) {
+          await store.recordIntent(${JSON.stringify(key)}, { type: "refresh", at: "${tag}" + i }, { keyTtlMs: ${HOUR} });
+        }
+        process.stdout.write(JSON.stringify([start, Date.now()]));`),
+    );
+    await Promise.all(writers.map((writer) => writer.ready));
+    const windows = (await Promise.all(writers.map((writer) => writer.go()))).map((out) => JSON.parse(out) as [number, number]);
+    const inbox = (await open().load(key))?.inbox.map((intent) => intent.at);
+    expect(new Set(inbox).size).toBe(400);
+    // They really wrote at the same time: each started before the other finished.
+    expect(Math.max(...windows.map(([start]) => start))).toBeLessThan(Math.min(...windows.map(([, end]) => end)));
+  });
+
+  it("hides expired rows from every read before the sweep deletes them", async () => {
+    let clock = Date.parse("2026-01-01T00:00:00.000Z");
+    const store = open({ now: () => clock });
+    await store.recordIntent(key, refresh("t1"), { deliveryId: "d-1", keyTtlMs: 1000 });
+    await store.acquireLease(key, "lease", "w", 1000);
+    await store.commit(key, { name: "lease", owner: "w" }, { set: { status: "ready" }, events: [{ at: "t2", event: "ready" }], dueAt: clock, keyTtlMs: 1000 });
+    await store.setMeta("short", "x", 1000);
+    clock += 1000;
+
+    expect(await store.load(key)).toBeNull();
+    expect(await store.exportKeys(key)).toEqual([]);
+    expect(await store.listKeys()).toEqual([]);
+    expect(await store.listRepos()).toEqual([]);
+    expect(await store.getMeta("short")).toBeNull();
+    const stored = { env_keys: 4, kv: 2, due: 1 }; // inbox, lease, status, events; delivery, meta; due
+    expect(Object.fromEntries(Object.keys(stored).map((table) => [table, countRows(table)]))).toEqual(stored);
+
+    expect(store.sweep()).toBe(7);
+    expect(Object.keys(stored).map(countRows)).toEqual([0, 0, 0]);
+  });
+
+  it("keeps an environment due while intents recorded after its load wait in the inbox", async () => {
+    const store = open();
+    await store.recordIntent(key, refresh("t1"), { keyTtlMs: HOUR });
+    await store.acquireLease(key, "lease", "w", HOUR);
+    await store.recordIntent(key, refresh("t2"), { keyTtlMs: HOUR });
+    await store.commit(key, { name: "lease", owner: "w" }, { consumed: 1, dueAt: Date.now() + HOUR, keyTtlMs: HOUR });
+    expect((await store.load(key))?.dueAt).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("exports keys named, encoded and timed as the Redis adapter stores them", async () => {
+    const store = open();
+    const event = { at: "t2", event: "ready" };
+    await store.recordIntent(key, refresh("t1"), { keyTtlMs: HOUR });
+    await store.acquireLease(key, "lease", "w", HOUR);
+    await store.commit(key, { name: "lease", owner: "w" }, { set: { status: "ready" }, events: [event], dueAt: null, keyTtlMs: 2 * HOUR });
+    const exported = await store.exportKeys(key);
+    expect(exported.map(({ key: name, value }) => [name, value])).toEqual([
+      ["ephemera:{7}:env:pr-42:status", "ready"],
+      ["ephemera:{7}:env:pr-42:inbox", [encodeIntent(refresh("t1"))]],
+      ["ephemera:{7}:env:pr-42:events", [encodeEvent(event)]],
+      ["ephemera:{7}:env:pr-42:lease", "w"],
+    ]);
+    expect(exported.find((entry) => entry.key.endsWith(":lease"))?.ttlMs).toBeLessThanOrEqual(HOUR);
+    await expect(store.importKeys([{ key: "other:{7}:env:pr-42:status", value: "ready", ttlMs: null }])).rejects.toThrow(/prefix/);
+  });
+
+  it("fails loudly on a corrupt record", async () => {
+    const store = open();
+    await store.recordIntent(key, refresh("t1"), { keyTtlMs: HOUR });
+    withRaw((raw) => raw.prepare("UPDATE env_keys SET value = '[\"not an intent\"]' WHERE part = 'inbox'").run());
+    await expect(store.load(key)).rejects.toBeInstanceOf(CorruptRecordError);
+  });
+
+  it("writes ahead to a log and records its schema version", () => {
+    open();
+    withRaw((raw) => {
+      expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(raw.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    });
+  });
+
+  it("refuses a file written by a newer schema", () => {
+    withRaw((raw) => raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`));
+    expect(() => open()).toThrow(/schema version/);
+  });
+});
