@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EnvKey } from "../../src/lifecycle/environment.js";
+import { auditOrphans } from "../../src/providers/audit.js";
+import { PostgresProvider } from "../../src/providers/postgres-provider.js";
+import type { OwnedResource, ProviderLogger, ResourceOwner, StepContext } from "../../src/providers/provider.js";
+import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
+
+const REPO_ID = 777;
+const log: ProviderLogger = { info: () => undefined, warn: () => undefined };
+
+let db: TestPostgres;
+let postgres: PostgresProvider;
+
+beforeAll(() => {
+  db = openTestPostgres();
+  postgres = new PostgresProvider({ adminUrl: db.adminUrl, prefix: db.prefix, log });
+});
+
+afterAll(async () => {
+  await postgres.close();
+  await db.dispose();
+});
+
+async function createEnvironment(pr: number): Promise<void> {
+  const ctx: StepContext = {
+    repo: "octo/app",
+    repoId: REPO_ID,
+    pr,
+    sha: "b".repeat(40),
+    ref: "feature",
+    expiresAt: "2030-01-01T00:00:00.000Z",
+    phase: "setup",
+    outputs: {},
+    secrets: {},
+    signal: new AbortController().signal,
+    log,
+  };
+  await postgres.create({ name: "database", uses: "postgres" }, ctx);
+}
+
+async function databases(): Promise<string[]> {
+  const { rows } = await db.admin.query<{ name: string }>("SELECT datname AS name FROM pg_database ORDER BY 1");
+  return rows.map((row) => row.name);
+}
+
+const nameOf = (pr: number) => `${db.prefix}${REPO_ID}_pr${pr}`;
+const claimedOnly =
+  (...prs: number[]) =>
+  async (env: EnvKey) =>
+    env.repoId === REPO_ID && prs.includes(env.pr);
+
+describe("auditOrphans against PostgreSQL", () => {
+  beforeAll(async () => {
+    await createEnvironment(1); // claimed by nobody: an orphan
+    await createEnvironment(2); // claimed by a live environment
+    await db.admin.query(`CREATE DATABASE ${db.foreignName}`); // not ours: no prefix
+    await db.createSeededDatabase(`${db.prefix}seed`, ["row"]); // prefixed, but names no environment
+  });
+
+  it("reports orphans on a dry run and removes nothing", async () => {
+    const before = await databases();
+    const report = await auditOrphans({ owners: [postgres], isClaimed: claimedOnly(2), dryRun: true, log });
+
+    expect(report.found.map((resource) => [resource.kind, resource.name]).sort()).toEqual([
+      ["database", nameOf(1)],
+      ["database", `${db.prefix}seed`],
+      ["role", nameOf(1)],
+    ]);
+    expect(report.removed).toEqual([]);
+    expect(report.errors).toEqual([]);
+    expect(await databases()).toEqual(before);
+  });
+
+  it("removes an unclaimed environment's database and role, and nothing else", async () => {
+    const report = await auditOrphans({ owners: [postgres], isClaimed: claimedOnly(2), dryRun: false, log });
+
+    expect(report.removed).toEqual([
+      { provider: "postgres", kind: "database", name: nameOf(1), env: { repoId: REPO_ID, pr: 1 } },
+      { provider: "postgres", kind: "role", name: nameOf(1), env: { repoId: REPO_ID, pr: 1 } },
+    ]);
+    expect(report.found).toContainEqual({ provider: "postgres", kind: "database", name: `${db.prefix}seed`, env: null });
+    expect(report.errors).toEqual([]);
+    const left = await databases();
+    expect(left).not.toContain(nameOf(1));
+    expect(left).toEqual(expect.arrayContaining([nameOf(2), db.foreignName, `${db.prefix}seed`]));
+    const { rowCount } = await db.admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [nameOf(1)]);
+    expect(rowCount).toBe(0);
+  });
+});
+
+describe("auditOrphans when something fails", () => {
+  const resource = (pr: number, kind = "database"): OwnedResource => ({ provider: "fake", kind, name: `fake_${pr}`, env: { repoId: 1, pr } });
+
+  function fakeOwner(resources: OwnedResource[], failOn: string[] = []): ResourceOwner & { removedNames: string[] } {
+    const removedNames: string[] = [];
+    return {
+      name: "fake",
+      removedNames,
+      listOwned: async () => resources,
+      removeOwned: async ({ kind, name }) => {
+        if (failOn.includes(`${kind}:${name}`)) throw new Error(`cannot drop ${name}`);
+        removedNames.push(`${kind}:${name}`);
+      },
+    };
+  }
+
+  it("treats an environment it cannot look up as claimed", async () => {
+    const owner = fakeOwner([resource(1), resource(2)]);
+    const isClaimed = async (env: EnvKey) => {
+      if (env.pr === 1) throw new Error("store unreachable");
+      return false;
+    };
+    const report = await auditOrphans({ owners: [owner], isClaimed, dryRun: false, log });
+
+    expect(owner.removedNames).toEqual(["database:fake_2"]);
+    expect(report.errors).toEqual([{ owner: "fake", resource: resource(1), message: "could not tell whether it is claimed: store unreachable" }]);
+  });
+
+  it("stops an environment's removals at the first failure and goes on with the next owner", async () => {
+    const broken: ResourceOwner = { name: "broken", listOwned: async () => Promise.reject(new Error("server down")), removeOwned: async () => undefined };
+    const owner = fakeOwner([resource(1), resource(1, "role"), resource(2)], ["database:fake_1"]);
+    const report = await auditOrphans({ owners: [broken, owner], isClaimed: async () => false, dryRun: false, log });
+
+    expect(owner.removedNames).toEqual(["database:fake_2"]);
+    expect(report.removed).toEqual([resource(2)]);
+    expect(report.errors).toEqual([
+      { owner: "broken", resource: null, message: "server down" },
+      { owner: "fake", resource: resource(1), message: "cannot drop fake_1" },
+    ]);
+  });
+});
