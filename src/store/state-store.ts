@@ -69,7 +69,11 @@ export interface Change {
   consumed?: number;
   /** Appended to the event log (which keeps the last EVENT_LOG_LIMIT). */
   events?: EventLogEntry[];
-  /** Next time the reconciler must look at it (ms since epoch); null takes it out of the due index. */
+  /**
+   * Next time the reconciler must look at it (ms since epoch); null takes it
+   * out of the due index. Intents still unread after this change (recorded
+   * after the load) keep it due now whatever this says, so none is stranded.
+   */
   dueAt: number | null;
   /** Store TTL for every key of the environment, from now. */
   keyTtlMs: number;

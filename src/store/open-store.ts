@@ -1,0 +1,33 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Logger } from "pino";
+import type { AppEnv } from "../config/env.js";
+import { createRedisStore } from "./redis/redis-store.js";
+import { openSqliteStore } from "./sqlite/sqlite-store.js";
+import type { StateStore } from "./state-store.js";
+
+/**
+ * Picks the adapter: Redis when REDIS_URL is set (any number of replicas),
+ * the embedded SQLite file otherwise (one instance, nothing else to run).
+ * Opening Redis does not wait for it: a replica that starts while Redis is
+ * down serves /readyz 503 and catches up when Redis returns.
+ */
+export function openStore(env: Pick<AppEnv, "redisUrl" | "keyPrefix" | "dataDir">, log: Logger): StateStore {
+  if (env.redisUrl) {
+    const storeLog = log.child({ name: "store", store: "redis" });
+    return createRedisStore({
+      url: env.redisUrl,
+      prefix: env.keyPrefix,
+      onError: (error) => storeLog.warn({ err: error }, "Redis connection error; retrying (check REDIS_URL and that Redis is up)"),
+    });
+  }
+  const dataDir = resolve(env.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const storeLog = log.child({ name: "store", store: "sqlite" });
+  storeLog.info({ dataDir }, "using the embedded store (set REDIS_URL to share state between replicas)");
+  return openSqliteStore({
+    dataDir,
+    prefix: env.keyPrefix,
+    onError: (error) => storeLog.warn({ err: error }, "expiry sweep of the embedded store failed; it runs again shortly"),
+  });
+}

@@ -1,0 +1,34 @@
+import type { Redis } from "ioredis";
+import type { EnvKey } from "../../lifecycle/environment.js";
+import { globalMember, parseGlobalMember, type Keys } from "../keys.js";
+import type { Admission, AdmissionLimits } from "../state-store.js";
+import { asNumber, asStrings, execAll } from "./replies.js";
+import { callScript } from "./scripts.js";
+
+/**
+ * StateStore's admission methods: one script each over the three `{global}`
+ * admission keys, so counting is atomic across replicas. The keys get
+ * `ttlMs` again on every write: they are derived (the garbage collector
+ * rebuilds them from the statuses), and the TTL only keeps them from
+ * outliving a deployment that stopped using them.
+ */
+export function admission(client: Redis, keys: Keys, ttlMs: number) {
+  const admissionKeys = [keys.globalActive(), keys.globalQueue(), keys.globalActivePerRepo()];
+  return {
+    async admit(key: EnvKey, arrivalAt: number, limits: AdmissionLimits): Promise<Admission> {
+      const reply = await callScript(client, "admit", admissionKeys, [globalMember(key), arrivalAt, limits.perRepo, limits.global, ttlMs]);
+      const [admitted, position] = reply as [number, number];
+      return { admitted: admitted === 1, position };
+    },
+
+    async release(key: EnvKey): Promise<EnvKey[]> {
+      const waiters = await callScript(client, "release-admission", admissionKeys, [globalMember(key), ttlMs]);
+      return asStrings(waiters).map(parseGlobalMember);
+    },
+
+    async counts(): Promise<{ active: number; queued: number }> {
+      const [active, queued] = await execAll(client.pipeline().zcard(keys.globalActive()).zcard(keys.globalQueue()));
+      return { active: asNumber(active), queued: asNumber(queued) };
+    },
+  };
+}

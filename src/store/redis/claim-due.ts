@@ -1,0 +1,58 @@
+import type { Redis } from "ioredis";
+import type { EnvKey } from "../../lifecycle/environment.js";
+import { parseEnvId, type Keys } from "../keys.js";
+import type { RepoDueState } from "./global-index.js";
+import { asNumber, asScore, asStrings, execAll, scoredMembers } from "./replies.js";
+import { callScript } from "./scripts.js";
+
+type Scored = EnvKey & { score: number };
+const byDue = (a: Scored, b: Scored) => a.score - b.score || a.repoId - b.repoId || a.pr - b.pr;
+
+/**
+ * StateStore.claimDue: four round trips however many repositories are due,
+ * each reading only what is due (never every environment stored).
+ */
+export async function claimDue(
+  client: Redis,
+  keys: Keys,
+  settle: (states: RepoDueState[]) => Promise<void>,
+  { now, limit, hideMs }: { now: number; limit: number; hideMs: number },
+): Promise<EnvKey[]> {
+  if (limit <= 0) return [];
+  // 1. Repositories with something due, from the global index (stale-early ones included).
+  const repoIds = asStrings(await client.zrangebyscore(keys.globalDue(), "-inf", now, "LIMIT", 0, limit)).map(Number);
+  if (repoIds.length === 0) return [];
+
+  // 2. Peek at each one's oldest due environments and pick the `limit` oldest
+  // overall. Each is hidden until now + hideMs, 1 ms apart in this order, so
+  // those not worked come back oldest first still.
+  const peek = client.pipeline();
+  for (const repoId of repoIds) peek.zrangebyscore(keys.repoDue(repoId), "-inf", now, "WITHSCORES", "LIMIT", 0, limit);
+  const peeked = (await execAll(peek)).flatMap((reply, i) => scored(repoIds[i] as number, reply));
+  const hideUntil = new Map<number, number[]>();
+  peeked
+    .sort(byDue)
+    .slice(0, limit)
+    .forEach(({ repoId }, rank) => hideUntil.set(repoId, [...(hideUntil.get(repoId) ?? []), now + hideMs + rank]));
+
+  // 3. Claim atomically per repository. Every peeked repository runs the
+  // script, taking none when none of its environments was picked: its reply
+  // still corrects a stale global score.
+  const claim = client.pipeline();
+  for (const repoId of repoIds) callScript(claim, "claim-due", [keys.repoDue(repoId)], [now, ...(hideUntil.get(repoId) ?? [])]);
+  const states: RepoDueState[] = [];
+  const claimed = (await execAll(claim)).flatMap((reply, i) => {
+    const [pttl, min, ...taken] = reply as unknown[];
+    const repoId = repoIds[i] as number;
+    states.push({ repoId, min: asScore(min), ttlMs: asNumber(pttl) });
+    return scored(repoId, taken);
+  });
+
+  // 4. Derive the global index from what the claims left.
+  await settle(states);
+  return claimed.sort(byDue).map(({ repoId, pr }) => ({ repoId, pr }));
+}
+
+function scored(repoId: number, flat: unknown): Scored[] {
+  return scoredMembers(asStrings(flat)).map(({ member, score }) => ({ repoId, pr: parseEnvId(member), score }));
+}

@@ -1,0 +1,264 @@
+import type { Redis } from "ioredis";
+import { envId, type EnvKey } from "../../lifecycle/environment.js";
+import type { Intent } from "../../lifecycle/intent.js";
+import { decodeEvent, decodeFields, decodeIntent, encodeFields, encodeIntent } from "../field-codec.js";
+import { ENV_KEY_PARTS, makeKeys, parseEnvId, type Keys } from "../keys.js";
+import {
+  EVENT_LOG_LIMIT,
+  FIELD_NAMES,
+  type Admission,
+  type AdmissionLimits,
+  type Change,
+  type CommitResult,
+  type EnvSnapshot,
+  type ExportedKey,
+  type Fence,
+  type LeaseName,
+  type RecordOptions,
+  type StateStore,
+} from "../state-store.js";
+import { admission } from "./admission.js";
+import { claimDue } from "./claim-due.js";
+import { closeClient, openClient, pingWithin } from "./connection.js";
+import { envKeyNames, exportEnvKeys, importEnvKeys } from "./env-keys.js";
+import { GlobalIndex, type RepoDueState } from "./global-index.js";
+import { asNumber, asScore, asStrings, execAll } from "./replies.js";
+import { callScript, defineScripts } from "./scripts.js";
+
+const DAY = 86_400_000;
+
+export interface RedisStoreOptions {
+  /** Redis to connect to; the store owns that client and closes it. */
+  url?: string;
+  /** Or a client to use (not closed by `close`). It must not set a `keyPrefix`: keys carry `prefix`. */
+  client?: Redis;
+  /** Put before every key (DESIGN §3), e.g. `ephemera:`. */
+  prefix: string;
+  /** Connection errors, and global index updates that failed after the change they follow; reported, never thrown. */
+  onError?: (error: Error) => void;
+  /** How long `ping` waits before it rejects (default 1.5 s). */
+  pingTimeoutMs?: number;
+  /** TTL of the admission keys, refreshed on every admit and release (default 30 days). */
+  admissionTtlMs?: number;
+  /**
+   * TTL for an index key written by an operation that carries none: markDue
+   * of an environment with no keys, import of keys without TTL (default 7 days).
+   */
+  indexTtlMs?: number;
+}
+
+/** The Redis adapter, with the repair the other adapter does not need. */
+export interface RedisStore extends StateStore {
+  readonly kind: "redis";
+  /** Rebuilds the global due index and repository set from the per-repository indexes (DESIGN §3: derived and repairable). */
+  rebuildGlobalIndexes(): Promise<void>;
+}
+
+/**
+ * The StateStore on Redis 7 or later. Every change to an environment is one
+ * script over keys of its repository's `{repoId}` slot (cluster-safe); the
+ * global indexes are derived afterwards (see GlobalIndex). Opening does not
+ * wait for Redis: commands fail fast while it is away (see openClient).
+ */
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  if (!options.client && !options.url) throw new Error("createRedisStore needs a url or a client");
+  return new RedisStateStore(options);
+}
+
+class RedisStateStore implements RedisStore {
+  readonly kind = "redis";
+  private readonly client: Redis;
+  private readonly ownsClient: boolean;
+  private readonly keys: Keys;
+  private readonly indexTtlMs: number;
+  private readonly global: GlobalIndex;
+  private readonly admission: ReturnType<typeof admission>;
+  private readonly reportError = (error: Error) => this.options.onError?.(error);
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.ownsClient = !options.client;
+    this.client = options.client ?? openClient(options.url as string);
+    this.keys = makeKeys(options.prefix);
+    this.indexTtlMs = options.indexTtlMs ?? 7 * DAY;
+    this.global = new GlobalIndex(this.client, this.keys, this.indexTtlMs);
+    this.admission = admission(this.client, this.keys, options.admissionTtlMs ?? 30 * DAY);
+    // An unhandled 'error' event would crash the process: a client of our own
+    // always gets a listener, a caller's client only when onError asks for them.
+    if (this.ownsClient || options.onError) this.client.on("error", this.reportError);
+    defineScripts(this.client);
+  }
+
+  async recordIntent(key: EnvKey, intent: Intent, { deliveryId = "", keyTtlMs }: RecordOptions): Promise<"recorded" | "duplicate"> {
+    const now = Date.now();
+    const { repoId } = key;
+    // One round trip: the repository's script, then the global indexes it
+    // feeds. Those run for a duplicate too; at worst the repository is looked
+    // at once for nothing (see GlobalIndex).
+    const pipeline = this.client.pipeline();
+    callScript(
+      pipeline,
+      "record-intent",
+      [this.keys.env(key, "inbox"), this.keys.repoEnvs(repoId), this.keys.repoDue(repoId), this.keys.delivery(key, deliveryId)],
+      [encodeIntent(intent), envId(key.pr), now, keyTtlMs, deliveryId],
+    );
+    this.global.queueDueBy(pipeline, repoId, now, keyTtlMs);
+    this.global.queueRepo(pipeline, repoId, keyTtlMs);
+    const [recorded] = await execAll(pipeline);
+    return recorded === 1 ? "recorded" : "duplicate";
+  }
+
+  async load(key: EnvKey): Promise<EnvSnapshot | null> {
+    // A transaction, so a commit cannot land between reading the fields and the inbox.
+    const read = this.client
+      .multi()
+      .mget(...FIELD_NAMES.map((field) => this.keys.env(key, field)))
+      .lrange(this.keys.env(key, "inbox"), 0, -1)
+      .lrange(this.keys.env(key, "events"), 0, -1)
+      .zscore(this.keys.repoDue(key.repoId), envId(key.pr))
+      .exists(this.keys.env(key, "lease"), this.keys.env(key, "teardown_lock"));
+    const [rawFields, rawInbox, rawEvents, score, leases] = await execAll(read);
+    const values = rawFields as Array<string | null>;
+    const inbox = asStrings(rawInbox);
+    const events = asStrings(rawEvents);
+    if (values.every((value) => value === null) && inbox.length === 0 && events.length === 0 && leases === 0) return null;
+    return {
+      key,
+      fields: decodeFields(Object.fromEntries(FIELD_NAMES.map((field, i) => [field, values[i]]))),
+      inbox: inbox.map(decodeIntent),
+      events: events.map(decodeEvent),
+      dueAt: asScore(score),
+    };
+  }
+
+  async acquireLease(key: EnvKey, name: LeaseName, owner: string, ttlMs: number): Promise<boolean> {
+    return (await callScript(this.client, "hold-lease", [this.keys.env(key, name)], [owner, ttlMs, "take"])) === 1;
+  }
+
+  async renewLease(key: EnvKey, name: LeaseName, owner: string, ttlMs: number): Promise<boolean> {
+    return (await callScript(this.client, "hold-lease", [this.keys.env(key, name)], [owner, ttlMs, "renew"])) === 1;
+  }
+
+  async releaseLease(key: EnvKey, name: LeaseName, owner: string): Promise<void> {
+    await callScript(this.client, "release-lease", [this.keys.env(key, name)], [owner]);
+  }
+
+  async commit(key: EnvKey, fence: Fence, change: Change): Promise<CommitResult> {
+    const writes = encodeFields(change.set ?? {});
+    // The script's KEYS: the fence, the environment's keys (from KEYS[2]), the repository's envs and due sets.
+    const keys = [this.keys.env(key, fence.name), ...envKeyNames(this.keys, key), this.keys.repoEnvs(key.repoId), this.keys.repoDue(key.repoId)];
+    const reply = await callScript(this.client, "commit", keys, [
+      fence.owner,
+      envId(key.pr),
+      change.keyTtlMs,
+      change.dueAt ?? "",
+      Date.now(),
+      change.consumed ?? 0,
+      EVENT_LOG_LIMIT,
+      writes.length,
+      ...writes.flatMap(([field, value]) => [ENV_KEY_PARTS.indexOf(field) + 2, value]),
+      ...(change.events ?? []).map((event) => JSON.stringify(event)),
+    ]);
+    const [committed, min] = reply as [number, string?];
+    if (committed !== 1) return "fenced";
+    await this.settleGlobal([{ repoId: key.repoId, min: asScore(min), ttlMs: change.keyTtlMs, hasEnvs: true }]);
+    return "committed";
+  }
+
+  claimDue(now: number, limit: number, hideMs: number): Promise<EnvKey[]> {
+    return claimDue(this.client, this.keys, (states) => this.settleGlobal(states), { now, limit, hideMs });
+  }
+
+  async markDue(key: EnvKey, at: number): Promise<void> {
+    const { repoId } = key;
+    const ttlMs = await callScript(this.client, "mark-due", [this.keys.repoDue(repoId), this.keys.repoEnvs(repoId)], [envId(key.pr), at, this.indexTtlMs]);
+    // After the script, as recordIntent does, so GlobalIndex.settle's re-read sees it.
+    await execAll(this.global.queueDueBy(this.client.pipeline(), repoId, at, asNumber(ttlMs)));
+  }
+
+  async listKeys(repoId?: number): Promise<EnvKey[]> {
+    const repoIds = repoId === undefined ? await this.listRepos() : [repoId];
+    const read = this.client.pipeline();
+    for (const id of repoIds) read.smembers(this.keys.repoEnvs(id));
+    const envs = (await execAll(read)).flatMap((reply, i) =>
+      asStrings(reply).map((member): EnvKey => ({ repoId: repoIds[i] as number, pr: parseEnvId(member) })),
+    );
+
+    // The envs set outlives its environments: keep those with a key left, and forget the rest.
+    const check = this.client.pipeline();
+    for (const env of envs) check.exists(...envKeyNames(this.keys, env));
+    const live = (await execAll(check)).map((count) => asNumber(count) > 0);
+    const forget = this.client.pipeline();
+    envs.forEach((env, i) => {
+      if (!live[i]) callScript(forget, "forget-env", [this.keys.repoEnvs(env.repoId), ...envKeyNames(this.keys, env)], [envId(env.pr)]);
+    });
+    if (forget.length > 0) await execAll(forget);
+    return envs.filter((_, i) => live[i]).sort((a, b) => a.repoId - b.repoId || a.pr - b.pr);
+  }
+
+  async listRepos(): Promise<number[]> {
+    const repoIds = asStrings(await this.client.smembers(this.keys.globalRepos())).map(Number);
+    const check = this.client.pipeline();
+    for (const repoId of repoIds) check.exists(this.keys.repoEnvs(repoId));
+    const live = (await execAll(check)).map((count) => asNumber(count) > 0);
+    await this.global.forgetRepos(repoIds.filter((_, i) => !live[i]));
+    return repoIds.filter((_, i) => live[i]).sort((a, b) => a - b);
+  }
+
+  admit(key: EnvKey, arrivalAt: number, limits: AdmissionLimits): Promise<Admission> {
+    return this.admission.admit(key, arrivalAt, limits);
+  }
+
+  releaseAdmission(key: EnvKey): Promise<EnvKey[]> {
+    return this.admission.release(key);
+  }
+
+  admissionCounts(): Promise<{ active: number; queued: number }> {
+    return this.admission.counts();
+  }
+
+  exportKeys(key: EnvKey): Promise<ExportedKey[]> {
+    return exportEnvKeys(this.client, this.keys, key);
+  }
+
+  importKeys(keys: ExportedKey[]): Promise<void> {
+    return importEnvKeys(this.client, this.keys, this.global, keys, this.indexTtlMs);
+  }
+
+  async getMeta(name: string): Promise<string | null> {
+    return this.client.get(this.keys.meta(name));
+  }
+
+  async setMeta(name: string, value: string, ttlMs: number | null): Promise<void> {
+    if (ttlMs === null) await this.client.set(this.keys.meta(name), value);
+    else await this.client.set(this.keys.meta(name), value, "PX", ttlMs);
+  }
+
+  rebuildGlobalIndexes(): Promise<void> {
+    return this.global.rebuild();
+  }
+
+  ping(): Promise<void> {
+    return pingWithin(this.client, this.options.pingTimeoutMs ?? 1500);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await closeClient(this.client);
+    else this.client.off("error", this.reportError);
+  }
+
+  /**
+   * After a commit or a claim has changed the repository, the global index
+   * only follows. A failure here is reported, not thrown: the caller must
+   * not retry a commit that happened (it would consume the inbox twice). A
+   * global score left stale is at worst as late as the repository's previous
+   * earliest due time, when claimDue looks at it and corrects it; the next
+   * write to the repository or rebuildGlobalIndexes corrects it sooner.
+   */
+  private async settleGlobal(states: RepoDueState[]): Promise<void> {
+    try {
+      await this.global.settle(states);
+    } catch (error) {
+      this.reportError(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}

@@ -1,0 +1,40 @@
+--[[
+  Records one intent: appends it to the environment's inbox and marks the
+  environment due now in its repository's indexes. Every key is in the
+  repository's `{repoId}` slot; the global indexes are updated by the caller
+  in the same pipeline (see global-index.ts).
+
+  KEYS[1] the environment's inbox (list)
+  KEYS[2] the repository's envs set
+  KEYS[3] the repository's due sorted set
+  KEYS[4] the delivery marker (untouched when ARGV[5] is "")
+
+  ARGV[1] the intent, JSON
+  ARGV[2] the environment's member, `pr-<n>`
+  ARGV[3] now, ms since the epoch (the client's clock)
+  ARGV[4] store TTL in ms: of the delivery marker, and the least the inbox and indexes keep
+  ARGV[5] the delivery id, or "" when there is none
+
+  Returns 1 when recorded, 0 when the delivery was recorded before (nothing changed).
+]]
+local ttl = ARGV[4]
+
+-- Extends a key's TTL to at least `ttl`, never shortening it: NX sets one
+-- on a key that has none, GT lengthens a shorter one.
+local function keep_ttl(key)
+  redis.call("PEXPIRE", key, ttl, "NX")
+  redis.call("PEXPIRE", key, ttl, "GT")
+end
+
+if ARGV[5] ~= "" and not redis.call("SET", KEYS[4], "1", "NX", "PX", ttl) then
+  return 0
+end
+
+redis.call("RPUSH", KEYS[1], ARGV[1])
+redis.call("SADD", KEYS[2], ARGV[2])
+-- LT adds a new member and only ever brings an existing one forward.
+redis.call("ZADD", KEYS[3], "LT", ARGV[3], ARGV[2])
+keep_ttl(KEYS[1])
+keep_ttl(KEYS[2])
+keep_ttl(KEYS[3])
+return 1
