@@ -1,0 +1,128 @@
+import { z } from "zod";
+
+/**
+ * Start-up configuration from environment variables (DESIGN §2). `readEnv`
+ * is pure: it takes the environment as a parameter so tests pass their own.
+ * Every problem becomes one line naming the variable and what is wrong.
+ */
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("; "));
+    this.name = "EnvError";
+  }
+}
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+const optionalText = z.string().optional();
+
+function urlWithProtocols(protocols: string[], example: string) {
+  return optionalText.refine(
+    (value) => {
+      if (value === undefined) return true;
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `is not a valid URL (expected ${example})` },
+  );
+}
+
+const envSchema = z.object({
+  /** The GitHub App's numeric id. */
+  APP_ID: z.string({ error: "is required (the GitHub App's id)" }).regex(/^\d+$/, "must be the GitHub App's numeric id"),
+  /** The App's private key (PEM, or PEM with `\n` escapes, or base64 of it). */
+  PRIVATE_KEY: optionalText,
+  /** Path to the App's `.pem` file; used when PRIVATE_KEY is not set. */
+  PRIVATE_KEY_PATH: optionalText,
+  /** Required: without it Probot would verify signatures against the string "development". */
+  WEBHOOK_SECRET: z.string({ error: "is required (the secret set on the GitHub App's webhook)" }).min(1, "is required (the secret set on the GitHub App's webhook)"),
+  PORT: z
+    .string()
+    .default("3000")
+    .refine((value) => /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 65535, {
+      message: "is not a port number (1-65535)",
+    })
+    .transform(Number),
+  /** Interface to listen on; Probot's default is localhost. */
+  HOST: optionalText,
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
+  /** GitHub Enterprise Server host (or a GitHub-compatible fake in tests). */
+  GHE_HOST: optionalText.refine((value) => value === undefined || !/[/\s]/.test(value), {
+    message: "must be a host name with an optional port, without protocol or path (e.g. github.example.com)",
+  }),
+  GHE_PROTOCOL: z.enum(["http", "https"], { error: "must be http or https" }).default("https"),
+  /** Redis for state (and Probot's shared throttling); unset: the embedded store. */
+  REDIS_URL: urlWithProtocols(["redis:", "rediss:"], "redis://host:6379 or rediss://…"),
+  EPHEMERA_KEY_PREFIX: z
+    .string()
+    .default("ephemera:")
+    .refine((value) => !/[{}\s]/.test(value), { message: "must not contain braces or spaces (braces are the Redis Cluster hash tag)" }),
+  /** Operator config file; unset: ./ephemera.config.yml when it exists. */
+  EPHEMERA_CONFIG: optionalText,
+  EPHEMERA_DATA_DIR: z.string().default("./data"),
+  /** Bearer token for the dashboard and admin API; unset: they are off. */
+  EPHEMERA_ADMIN_TOKEN: optionalText.refine((value) => value === undefined || value.length >= 16, {
+    message: "must be at least 16 characters",
+  }),
+  /** Admin connection for the postgres provider. */
+  EPHEMERA_POSTGRES_URL: urlWithProtocols(["postgres:", "postgresql:"], "postgres://user@host:5432/db"),
+  /** Key material for sealing secret step outputs in the store; unset: derived from WEBHOOK_SECRET. */
+  EPHEMERA_SECRET_KEY: optionalText.refine((value) => value === undefined || value.length >= 32, {
+    message: "must be at least 32 characters",
+  }),
+});
+
+export interface AppEnv {
+  appId: number;
+  privateKey: { pem: string } | { path: string };
+  webhookSecret: string;
+  port: number;
+  host: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: "json" | "pretty";
+  /** `https://api.github.com`, or `<protocol>://<GHE_HOST>/api/v3`. */
+  githubBaseUrl: string;
+  redisUrl: string | undefined;
+  keyPrefix: string;
+  configPath: string | undefined;
+  dataDir: string;
+  adminToken: string | undefined;
+  postgresUrl: string | undefined;
+  secretKey: string;
+}
+
+export function readEnv(env: Record<string, string | undefined>): AppEnv {
+  // An empty line in .env (`PORT=`) means "not set", as it does for Probot.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
+  const parsed = envSchema.safeParse(set);
+  if (!parsed.success) {
+    throw new EnvError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+  }
+  const value = parsed.data;
+  const privateKey = value.PRIVATE_KEY ? { pem: value.PRIVATE_KEY } : value.PRIVATE_KEY_PATH ? { path: value.PRIVATE_KEY_PATH } : undefined;
+  if (!privateKey) {
+    throw new EnvError(["PRIVATE_KEY is required (or PRIVATE_KEY_PATH, the path to the App's .pem file)"]);
+  }
+  return {
+    appId: Number(value.APP_ID),
+    privateKey,
+    webhookSecret: value.WEBHOOK_SECRET,
+    port: value.PORT,
+    host: value.HOST,
+    logLevel: value.LOG_LEVEL,
+    logFormat: value.LOG_FORMAT ?? (env.NODE_ENV === "production" ? "json" : "pretty"),
+    githubBaseUrl: value.GHE_HOST ? `${value.GHE_PROTOCOL}://${value.GHE_HOST}/api/v3` : "https://api.github.com",
+    redisUrl: value.REDIS_URL,
+    keyPrefix: value.EPHEMERA_KEY_PREFIX,
+    configPath: value.EPHEMERA_CONFIG,
+    dataDir: value.EPHEMERA_DATA_DIR,
+    adminToken: value.EPHEMERA_ADMIN_TOKEN,
+    postgresUrl: value.EPHEMERA_POSTGRES_URL,
+    secretKey: value.EPHEMERA_SECRET_KEY ?? value.WEBHOOK_SECRET,
+  };
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { EnvError, readEnv } from "../../src/config/env.js";
+
+const minimal = { APP_ID: "123", PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----", WEBHOOK_SECRET: "s3cret" };
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    readEnv(env);
+  } catch (error) {
+    if (error instanceof EnvError) return error.problems;
+    throw error;
+  }
+  throw new Error("readEnv accepted the environment");
+}
+
+describe("readEnv", () => {
+  it("needs only the App id, its key and the webhook secret", () => {
+    const env = readEnv(minimal);
+    expect(env).toMatchObject({
+      appId: 123,
+      privateKey: { pem: minimal.PRIVATE_KEY },
+      webhookSecret: "s3cret",
+      port: 3000,
+      githubBaseUrl: "https://api.github.com",
+      redisUrl: undefined,
+      keyPrefix: "ephemera:",
+      dataDir: "./data",
+      logLevel: "info",
+    });
+  });
+
+  it("treats an empty value as unset, as a copied .env.example leaves them", () => {
+    const env = readEnv({ ...minimal, PORT: "", REDIS_URL: "", LOG_FORMAT: "", GHE_HOST: " " });
+    expect(env.port).toBe(3000);
+    expect(env.redisUrl).toBeUndefined();
+    expect(env.githubBaseUrl).toBe("https://api.github.com");
+  });
+
+  it.each([
+    [{ WEBHOOK_SECRET: undefined }, /^WEBHOOK_SECRET is required/],
+    [{ PORT: "abc" }, /^PORT is not a port number/],
+    [{ PORT: "70000" }, /^PORT is not a port number/],
+    [{ REDIS_URL: "localhost:6379" }, /^REDIS_URL is not a valid URL/],
+    [{ REDIS_URL: "http://127.0.0.1:6379" }, /^REDIS_URL is not a valid URL/],
+    [{ APP_ID: "my-app" }, /^APP_ID must be the GitHub App's numeric id/],
+    [{ APP_ID: undefined }, /^APP_ID is required/],
+    [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL must be one of/],
+    [{ GHE_HOST: "https://github.example.com" }, /^GHE_HOST must be a host name/],
+    [{ EPHEMERA_KEY_PREFIX: "a{b}:" }, /^EPHEMERA_KEY_PREFIX must not contain braces/],
+    [{ EPHEMERA_POSTGRES_URL: "mysql://x" }, /^EPHEMERA_POSTGRES_URL is not a valid URL/],
+    [{ EPHEMERA_ADMIN_TOKEN: "short" }, /^EPHEMERA_ADMIN_TOKEN must be at least 16/],
+  ])("names the variable and the problem: %j", (override, expected) => {
+    const problems = problemsOf({ ...minimal, ...override });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(expected);
+  });
+
+  it("asks for a private key when neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set", () => {
+    expect(problemsOf({ ...minimal, PRIVATE_KEY: undefined })).toEqual([
+      "PRIVATE_KEY is required (or PRIVATE_KEY_PATH, the path to the App's .pem file)",
+    ]);
+  });
+
+  it("reports every problem at once", () => {
+    expect(problemsOf({ PORT: "abc" })).toHaveLength(3);
+  });
+
+  it("builds the GitHub Enterprise API URL from GHE_HOST and GHE_PROTOCOL", () => {
+    const env = readEnv({ ...minimal, GHE_HOST: "127.0.0.1:8080", GHE_PROTOCOL: "http" });
+    expect(env.githubBaseUrl).toBe("http://127.0.0.1:8080/api/v3");
+  });
+
+  it("derives the sealing key from the webhook secret unless one is given", () => {
+    expect(readEnv(minimal).secretKey).toBe("s3cret");
+    const key = "k".repeat(32);
+    expect(readEnv({ ...minimal, EPHEMERA_SECRET_KEY: key }).secretKey).toBe(key);
+  });
+});
