@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { freePort } from "./redis-server.js";
+
+const MAIN = resolve(import.meta.dirname, "../../src/main.ts");
+/** tsx resolved from this checkout, so the app can run from any working directory. */
+export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+/**
+ * The real server process, started the way `npm start` starts it (the same
+ * src/main.ts, through tsx instead of a build), in a directory of its own.
+ */
+export interface AppProcess {
+  readonly port: number;
+  readonly cwd: string;
+  readonly child: ChildProcess;
+  output(): string;
+  url(path: string): string;
+  /** SIGTERM, wait for exit; the directory is kept for a restart. */
+  stop(): Promise<number | null>;
+  /** Removes the directory. */
+  dispose(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  env: Record<string, string>;
+  cwd?: string;
+  /** Wait until GET /healthz answers (default true). */
+  waitForHealth?: boolean;
+}
+
+/** Runs src/main.ts to completion (for start-up failures): exit code and output. */
+export async function runMainToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cwd = mkdtempSync(join(tmpdir(), "ephemera-app-"));
+  try {
+    const child = spawn(process.execPath, ["--import", TSX_LOADER, MAIN], { cwd, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const code = await new Promise<number | null>((done) => child.on("exit", done));
+    return { code, stdout, stderr };
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env };
+}
+
+export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera-app-")), waitForHealth = true }: SpawnOptions): Promise<AppProcess> {
+  const port = Number(env.PORT ?? (await freePort()));
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, MAIN], {
+    cwd,
+    env: baseEnv({ HOST: "127.0.0.1", ...env, PORT: String(port) }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += chunk));
+  child.stderr?.on("data", (chunk) => (output += chunk));
+  const url = (path: string) => `http://127.0.0.1:${port}${path}`;
+  const app: AppProcess = {
+    port,
+    cwd,
+    child,
+    output: () => output,
+    url,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((done) => child.once("exit", done));
+      child.kill("SIGTERM");
+      return exited;
+    },
+    async dispose() {
+      await app.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    },
+  };
+  if (waitForHealth) await waitUntilHealthy(app);
+  return app;
+}
+
+async function waitUntilHealthy(app: AppProcess): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (app.child.exitCode !== null) throw new Error(`app exited with ${app.child.exitCode}:\n${app.output()}`);
+    try {
+      if ((await fetch(app.url("/healthz"))).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`app did not become healthy:\n${app.output()}`);
+}

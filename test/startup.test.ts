@@ -1,0 +1,108 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { testAppCredentials } from "./helpers/app-credentials.js";
+import { runMainToExit, spawnApp } from "./helpers/app-process.js";
+import { freePort, startPrivateRedis, type PrivateRedis } from "./helpers/redis-server.js";
+import { deliver, examplePayload } from "./helpers/webhooks.js";
+
+const credentials = testAppCredentials();
+
+describe("start-up configuration errors", () => {
+  it.each([
+    ["WEBHOOK_SECRET missing", { WEBHOOK_SECRET: "" }, /^ephemera: WEBHOOK_SECRET is required/],
+    ["PORT=abc", { PORT: "abc" }, /^ephemera: PORT is not a port number/],
+    ["a malformed REDIS_URL", { REDIS_URL: "not a url" }, /^ephemera: REDIS_URL is not a valid URL/],
+    ["a private key that is not one", { PRIVATE_KEY: "hello" }, /^ephemera: PRIVATE_KEY is not a PEM private key/],
+  ])("%s: exits non-zero with one line naming it", async (_, override, expected) => {
+    const { code, stdout, stderr } = await runMainToExit({ ...credentials, ...override });
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(expected);
+  });
+});
+
+/** CPU seconds a process has used, from /proc (user + system). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+describe("a running app", () => {
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it("with only the three variables: listens, uses the embedded store under ./data, is healthy and ready", async () => {
+    const app = await spawnApp({ env: credentials });
+    try {
+      expect((await fetch(app.url("/healthz"))).status).toBe(200);
+      const ready = await fetch(app.url("/readyz"));
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: "ready", store: "sqlite" });
+      expect(readFileSync(`${app.cwd}/data/ephemera.sqlite`).length).toBeGreaterThan(0);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it("with REDIS_URL: uses Redis", async () => {
+    const app = await spawnApp({ env: { ...credentials, REDIS_URL: redis.url, EPHEMERA_KEY_PREFIX: "startup-test:" } });
+    try {
+      const ready = await fetch(app.url("/readyz"));
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: "ready", store: "redis" });
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it("with REDIS_URL where nothing listens: /readyz is 503 naming the store, and the process neither crashes nor spins", async () => {
+    const deadPort = await freePort();
+    const app = await spawnApp({ env: { ...credentials, REDIS_URL: `redis://127.0.0.1:${deadPort}` } });
+    try {
+      const before = cpuSeconds(app.child.pid ?? 0);
+      const started = Date.now();
+      const ready = await fetch(app.url("/readyz"));
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as { store: string; reason: string };
+      expect(body.store).toBe("redis");
+      expect(body.reason).toMatch(/redis store unreachable/);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const usedShare = (cpuSeconds(app.child.pid ?? 0) - before) / ((Date.now() - started) / 1000);
+      console.log(`CPU share while Redis is down: ${(usedShare * 100).toFixed(1)}% of one core`);
+      expect(usedShare).toBeLessThan(0.25);
+      expect(app.child.exitCode).toBeNull();
+      expect((await fetch(app.url("/healthz"))).status).toBe(200);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it("answers a webhook with a wrong or missing signature with 4xx and writes nothing", async () => {
+    const app = await spawnApp({ env: credentials });
+    try {
+      const payload = examplePayload("pull_request", "opened");
+      const url = app.url("/api/github/webhooks");
+      const wrong = await deliver(url, "pull_request", payload, { secret: "not-the-secret" });
+      const missing = await deliver(url, "pull_request", payload, { secret: credentials.WEBHOOK_SECRET, signature: null });
+      expect(wrong.status).toBeGreaterThanOrEqual(400);
+      expect(wrong.status).toBeLessThan(500);
+      expect(missing.status).toBeGreaterThanOrEqual(400);
+      expect(missing.status).toBeLessThan(500);
+      const store = openSqliteStore({ dataDir: `${app.cwd}/data`, prefix: "ephemera:" });
+      try {
+        expect(await store.listRepos()).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await app.dispose();
+    }
+  });
+});
