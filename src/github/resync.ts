@@ -1,0 +1,103 @@
+import type { Logger } from "pino";
+import type { ProbotOctokit } from "probot";
+import type { Lifecycle } from "../lifecycle/api.js";
+import { httpStatus } from "./github-api.js";
+import { driftOf, type PullRequest } from "./resync/drift.js";
+import { liveRepositories, type LifecycleReader, type LiveEnvironment, type LiveRepository, type UnknownEnvironment } from "./resync/live-repositories.js";
+
+export type { UnknownEnvironment } from "./resync/live-repositories.js";
+
+/**
+ * Resync (DESIGN §8): compares the environments Ephemera believes open with
+ * GitHub's open PRs and records what webhooks missed while the app was away,
+ * a push or a close. It is fail-safe: an error, an empty or a truncated list
+ * is "unknown", never "closed". A PR missing from the list is asked for by
+ * itself, and only GitHub answering `state: "closed"` for it tears down.
+ */
+
+/** What resync calls on GitHub: Probot's Octokit, or a plain `@octokit/rest` one (the CLI). */
+export type PullsReader = Pick<ProbotOctokit, "paginate" | "rest">;
+
+export interface ResyncDeps {
+  lifecycle: LifecycleReader & Pick<Lifecycle, "record">;
+  /** The installation's Octokit (`probot.auth(installationId)`). */
+  octokitFor: (installationId: number) => Promise<PullsReader>;
+  log: Logger;
+  /** Only these repositories (the CLI's `resync --repo`); default: every one with environments. */
+  repoIds?: readonly number[];
+}
+
+export interface ResyncReport {
+  /** Repositories compared with GitHub. */
+  repositories: number;
+  /** Environments whose PR Ephemera believes open. */
+  checked: number;
+  /** Pushes missed while away: renewal recorded. */
+  renewed: number;
+  /** PRs GitHub says are closed: teardown recorded. */
+  closed: number;
+  /** Environments left as they are because GitHub's answer was missing or unclear. */
+  unknown: UnknownEnvironment[];
+}
+
+export async function resync(deps: ResyncDeps): Promise<ResyncReport> {
+  const log = deps.log.child({ name: "resync" });
+  const { repositories, unknown } = await liveRepositories(deps.lifecycle, deps.repoIds);
+  const checked = unknown.length + repositories.reduce((sum, repository) => sum + repository.environments.length, 0);
+  const report: ResyncReport = { repositories: repositories.length, checked, renewed: 0, closed: 0, unknown };
+  for (const repository of repositories) await resyncRepository(repository, deps, log, report);
+  const { renewed, closed } = report;
+  log.info({ repositories: repositories.length, checked, renewed, closed, unknown: unknown.length }, "resync with GitHub done");
+  return report;
+}
+
+type Answer<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Any failure (HTTP error, rate limit, network, timeout) becomes a reason: resync only ever acts on an answer. */
+async function answer<T>(call: () => Promise<T>): Promise<Answer<T>> {
+  try {
+    return { ok: true, value: await call() };
+  } catch (error) {
+    const status = httpStatus(error);
+    if (status !== undefined) return { ok: false, reason: `HTTP ${status}` };
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function resyncRepository(repository: LiveRepository, deps: ResyncDeps, rootLog: Logger, report: ResyncReport): Promise<void> {
+  const { repoId, owner, name } = repository;
+  const log = rootLog.child({ repoId, repo: `${owner}/${name}` });
+  const unknown = (environment: LiveEnvironment, reason: string) => report.unknown.push({ repoId, repo: `${owner}/${name}`, pr: environment.key.pr, reason });
+
+  const listed = await answer(async () => {
+    const octokit = await deps.octokitFor(repository.installationId);
+    // One paginated call; a PR left off a short or cut page is asked for below.
+    const pulls: PullRequest[] = await octokit.paginate(octokit.rest.pulls.list, { owner, repo: name, state: "open", per_page: 100 });
+    return { octokit, open: new Map(pulls.map((pr) => [pr.number, pr])) };
+  });
+  if (!listed.ok) {
+    log.warn({ reason: listed.reason }, "could not list open pull requests; this repository's environments stay as they are until the next resync");
+    for (const environment of repository.environments) unknown(environment, `listing open pull requests failed: ${listed.reason}`);
+    return;
+  }
+
+  const { octokit, open } = listed.value;
+  for (const environment of repository.environments) {
+    const pr = environment.key.pr;
+    const listedPr = open.get(pr);
+    const fetched: Answer<PullRequest> = listedPr
+      ? { ok: true, value: listedPr }
+      : await answer(async () => (await octokit.rest.pulls.get({ owner, repo: name, pull_number: pr })).data);
+    if (!fetched.ok) {
+      // A 404 too: the PR, the repository or our access may be gone, which is not "closed". Expiry reaps it in time.
+      log.warn({ pr, reason: fetched.reason }, "not in the open list and GitHub did not say it is closed; left as it is");
+      unknown(environment, `pull request not listed as open, and reading it failed: ${fetched.reason}`);
+      continue;
+    }
+    const drift = driftOf(repository, environment, fetched.value);
+    if (drift === undefined) continue;
+    const outcome = await deps.lifecycle.record(environment.key, drift.intent, drift.deliveryId);
+    if (outcome === "recorded") report[drift.kind === "close" ? "closed" : "renewed"] += 1;
+    log.info({ pr, outcome, at: drift.intent.at }, drift.kind === "close" ? "pull request closed while no webhook came: teardown recorded" : "push missed while no webhook came: renewal recorded");
+  }
+}
