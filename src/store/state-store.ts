@@ -169,6 +169,23 @@ export interface StateStore {
   /** How many environments hold a place, and how many wait. */
   admissionCounts(): Promise<{ active: number; queued: number }>;
 
+  /**
+   * How many environments have each status, live ones and `deleted`
+   * tombstones alike; one with no status yet (an intent not yet reconciled)
+   * is not counted, nor one whose keys expired. For /metrics at every
+   * scrape: it reads each environment's status once, never the whole
+   * keyspace. Statuses no environment has are absent.
+   */
+  countByStatus(): Promise<Partial<Record<Status, number>>>;
+
+  /**
+   * The earliest time (ms) in the due index, past or future; null when
+   * nothing is due ever. An environment a worker has claimed counts at the
+   * time it was hidden until. For the reconciler-lag metric; cheap whatever
+   * the number stored.
+   */
+  oldestDue(): Promise<number | null>;
+
   /** Every key of an environment as stored, with its TTL. */
   exportKeys(key: EnvKey): Promise<ExportedKey[]>;
   /** Writes keys as `exportKeys` returned them (for reproducing a case on another store). */

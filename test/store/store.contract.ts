@@ -396,6 +396,76 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
       });
     });
 
+    describe("counts for /metrics", () => {
+      /** Writes an environment with `status` through the port, as the reconciler does. */
+      async function commitStatus(target: StateStore, key: EnvKey, status: EnvFields["status"], overrides: Partial<Change> = {}) {
+        await target.acquireLease(key, "lease", "w", HOUR);
+        await target.commit(key, { name: "lease", owner: "w" }, change({ set: { status }, ...overrides }));
+        await target.releaseLease(key, "lease", "w");
+      }
+
+      it("counts environments by status, tombstones included, unreconciled and expired ones not", async () => {
+        const { store: isolated, dispose } = await isolatedStore(backing, "counts-1");
+        try {
+          expect(await isolated.countByStatus()).toEqual({});
+          const repoA = freshRepo();
+          const repoB = freshRepo();
+          await commitStatus(isolated, { repoId: repoA, pr: 1 }, "ready");
+          await commitStatus(isolated, { repoId: repoA, pr: 2 }, "ready");
+          await commitStatus(isolated, { repoId: repoB, pr: 1 }, "provisioning");
+          await commitStatus(isolated, { repoId: repoB, pr: 2 }, "deleted", { keyTtlMs: 7 * 24 * HOUR });
+          await commitStatus(isolated, { repoId: repoB, pr: 3 }, "failed", { keyTtlMs: 150 });
+          await isolated.recordIntent({ repoId: repoB, pr: 4 }, pushIntent("6".repeat(40)), { keyTtlMs: HOUR });
+          await sleep(400);
+          expect(await isolated.countByStatus()).toEqual({ ready: 2, provisioning: 1, deleted: 1 });
+          await commitStatus(isolated, { repoId: repoA, pr: 2 }, "tearing_down");
+          expect(await isolated.countByStatus()).toEqual({ ready: 1, tearing_down: 1, provisioning: 1, deleted: 1 });
+        } finally {
+          await dispose();
+        }
+      });
+
+      it("counts more environments than one batch reads", async () => {
+        const { store: isolated, dispose } = await isolatedStore(backing, "counts-2");
+        try {
+          const crowded = freshRepo();
+          const keys = [
+            ...Array.from({ length: 1050 }, (_, i) => ({ repoId: crowded, pr: i + 1 })),
+            ...Array.from({ length: 30 }, () => ({ repoId: freshRepo(), pr: 1 })),
+          ];
+          for (let i = 0; i < keys.length; i += 100) {
+            await Promise.all(keys.slice(i, i + 100).map((key) => commitStatus(isolated, key, key.pr % 2 === 0 ? "ready" : "queued")));
+          }
+          expect(await isolated.countByStatus()).toEqual({ ready: 525, queued: 555 });
+        } finally {
+          await dispose();
+        }
+      });
+
+      it("tells the earliest due time, whether or not it has passed", async () => {
+        const { store: isolated, dispose } = await isolatedStore(backing, "oldest-1");
+        try {
+          expect(await isolated.oldestDue()).toBeNull();
+          const now = Date.now();
+          const early = { repoId: freshRepo(), pr: 1 };
+          const late = { repoId: freshRepo(), pr: 2 };
+          await commitStatus(isolated, late, "ready", { dueAt: now + HOUR });
+          expect(await isolated.oldestDue()).toBe(now + HOUR);
+          await commitStatus(isolated, early, "ready", { dueAt: now - 5000 });
+          expect(await isolated.oldestDue()).toBe(now - 5000);
+          // A claimed environment is hidden until now + hideMs: no longer overdue.
+          expect(await isolated.claimDue(now, 10, 2 * HOUR)).toEqual([early]);
+          expect(await isolated.oldestDue()).toBe(now + HOUR);
+          await commitStatus(isolated, late, "deleted", { dueAt: null });
+          expect(await isolated.oldestDue()).toBe(now + 2 * HOUR);
+          await commitStatus(isolated, early, "deleted", { dueAt: null });
+          expect(await isolated.oldestDue()).toBeNull();
+        } finally {
+          await dispose();
+        }
+      });
+    });
+
     describe("export and import", () => {
       it("round-trips every key, value and TTL into an empty store", async () => {
         const key = { repoId: freshRepo(), pr: 21 };

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { envId, type EnvKey } from "../../lifecycle/environment.js";
+import { envId, type EnvKey, type Status } from "../../lifecycle/environment.js";
 import type { Intent } from "../../lifecycle/intent.js";
 import { decodeEvent, decodeFields, decodeIntent, encodeFields, encodeIntent } from "../field-codec.js";
 import { ENV_KEY_PARTS, makeKeys, parseEnvId, type Keys } from "../keys.js";
@@ -20,9 +20,10 @@ import {
 import { admission } from "./admission.js";
 import { claimDue } from "./claim-due.js";
 import { closeClient, openClient, pingWithin } from "./connection.js";
+import { countByStatus } from "./count-by-status.js";
 import { envKeyNames, exportEnvKeys, importEnvKeys } from "./env-keys.js";
 import { GlobalIndex, type RepoDueState } from "./global-index.js";
-import { asNumber, asScore, asStrings, execAll } from "./replies.js";
+import { asNumber, asScore, asStrings, execAll, firstScore } from "./replies.js";
 import { callScript, defineScripts } from "./scripts.js";
 
 const DAY = 86_400_000;
@@ -214,6 +215,21 @@ class RedisStateStore implements RedisStore {
 
   admissionCounts(): Promise<{ active: number; queued: number }> {
     return this.admission.counts();
+  }
+
+  countByStatus(): Promise<Partial<Record<Status, number>>> {
+    return countByStatus(this.client, this.keys);
+  }
+
+  /**
+   * The global due index's first score: each repository is scored by the
+   * earliest due time in it. It is derived, written just after the
+   * repository's own change, so it may lag that change by one commit, and it
+   * may be earlier than the truth until claimDue corrects it (see
+   * GlobalIndex): never later.
+   */
+  async oldestDue(): Promise<number | null> {
+    return firstScore(await this.client.zrange(this.keys.globalDue(), 0, "0", "WITHSCORES"));
   }
 
   exportKeys(key: EnvKey): Promise<ExportedKey[]> {

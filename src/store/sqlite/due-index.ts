@@ -17,6 +17,11 @@ export function dueIndex(sql: Sql) {
       return sql<{ due_at: number }>("SELECT due_at FROM due WHERE repo_id = @repoId AND pr = @pr").get(key)?.due_at ?? null;
     },
 
+    /** The earliest due time, from the `due_by_time` index (no scan); null when the table is empty. */
+    earliest(): number | null {
+      return sql<{ at: number | null }>("SELECT min(due_at) AS at FROM due").get()?.at ?? null;
+    },
+
     /** Sets the time, or takes the environment out of the index (null). */
     replace(key: EnvKey, dueAt: number | null): void {
       if (dueAt === null) sql("DELETE FROM due WHERE repo_id = @repoId AND pr = @pr").run(key);

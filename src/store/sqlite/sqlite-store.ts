@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import type { EnvKey } from "../../lifecycle/environment.js";
-import { decodeEvent, decodeFields, decodeIntent, encodeEvent, encodeFields, encodeIntent } from "../field-codec.js";
+import type { EnvKey, Status } from "../../lifecycle/environment.js";
+import { decodeEvent, decodeField, decodeFields, decodeIntent, encodeEvent, encodeFields, encodeIntent } from "../field-codec.js";
 import { makeKeys } from "../keys.js";
 import { EVENT_LOG_LIMIT, FIELD_NAMES, type LeaseName, type StateStore } from "../state-store.js";
 import { admission } from "./admission.js";
@@ -184,6 +184,19 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     async admissionCounts() {
       return queue.counts();
+    },
+
+    async countByStatus() {
+      const rows = sql<{ status: string; count: number }>(
+        `SELECT value AS status, count(*) AS count FROM env_keys WHERE part = 'status' AND ${LIVE} GROUP BY value`,
+      ).all({ now: now() });
+      const counts: Partial<Record<Status, number>> = {};
+      for (const { status, count } of rows) counts[decodeField("status", status)] = count;
+      return counts;
+    },
+
+    async oldestDue() {
+      return due.earliest();
     },
 
     async exportKeys(key) {
