@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
-import { EnvError, readEnv } from "./config/env.js";
+import { readEnv } from "./config/env.js";
 import { createLogger } from "./log.js";
-import { ephemeraApp } from "./app.js";
+import { configProblem } from "./runtime.js";
 import { startEphemera } from "./start.js";
 
 /** Process entry: read the configuration, start, and stop cleanly on a signal. */
@@ -18,16 +18,16 @@ let env;
 try {
   env = readEnv(process.env);
 } catch (error) {
-  if (error instanceof EnvError) fail(error.problems.join("; "));
-  throw error;
+  fail(configProblem(error) ?? String(error));
 }
 
 const log = await createLogger(env);
 let running;
 try {
-  running = await startEphemera({ env, log, app: ephemeraApp });
+  running = await startEphemera({ env, log });
 } catch (error) {
-  if (error instanceof EnvError) fail(error.problems.join("; "));
+  const problem = configProblem(error);
+  if (problem !== undefined) fail(problem);
   log.fatal({ err: error }, "Ephemera could not start");
   process.exit(1);
 }

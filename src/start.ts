@@ -1,33 +1,55 @@
-import { Probot, Server, type ApplicationFunction } from "probot";
+import { Probot, ProbotOctokit, Server, type ApplicationFunction } from "probot";
 import type { Logger } from "pino";
+import { ephemeraApp } from "./app.js";
+import { startBackgroundJobs } from "./background-jobs.js";
 import type { AppEnv } from "./config/env.js";
 import { loadPrivateKey } from "./config/private-key.js";
+import { commandLifecycle } from "./github/command-lifecycle.js";
+import type { BotIdentity } from "./github/github-api.js";
+import { GitHubNotifier } from "./github/github-notifier.js";
+import { createWriteAccessCheck } from "./github/permissions.js";
+import { repoSettingsSource } from "./github/repo-settings-source.js";
 import { healthHandler } from "./http/health.js";
-import { openStore } from "./store/open-store.js";
-import type { StateStore } from "./store/state-store.js";
+import { metricsHandler } from "./http/metrics.js";
+import { Lifecycle } from "./lifecycle/api.js";
+import type { EngineOptions } from "./lifecycle/engine.js";
+import { Reconciler } from "./lifecycle/reconciler.js";
+import { instrumentStore } from "./metrics/instrument-store.js";
+import { withMetrics } from "./metrics/metrics-notifier.js";
+import { githubMetrics } from "./metrics/octokit-metrics.js";
+import { createMetrics } from "./metrics/registry.js";
+import { createSealer } from "./providers/secrets.js";
+import { openRuntime, type Runtime } from "./runtime.js";
 
 export interface RunningEphemera {
   readonly server: Server;
-  readonly store: StateStore;
-  /** Stops taking webhooks, lets running work finish its step, closes the store. */
+  readonly runtime: Runtime;
+  readonly reconciler: Reconciler;
+  /** Stops taking webhooks and work, lets the PR updates in flight finish, closes the store. */
   stop(): Promise<void>;
 }
 
 export interface StartOptions {
   env: AppEnv;
   log: Logger;
-  /** The Probot app (event handlers); given the store so handlers can record intents. */
-  app: (store: StateStore) => ApplicationFunction;
+  /** Tests shorten the reconciler's timings. */
+  engineOptions?: Partial<EngineOptions>;
 }
 
 /**
- * The composition root: builds the store, the Probot server with our HTTP
- * routes, and starts them. `main.ts` calls it with the real environment;
- * end-to-end tests call it with theirs.
+ * The composition root: the runtime (config, store, providers), the Probot
+ * server with the event handlers and our HTTP routes, the reconciler, the
+ * GitHub notifier between them, and the background jobs. `main.ts` calls it
+ * with the real environment; end-to-end tests with theirs.
  */
-export async function startEphemera({ env, log, app }: StartOptions): Promise<RunningEphemera> {
+export async function startEphemera({ env, log, engineOptions }: StartOptions): Promise<RunningEphemera> {
   const privateKey = loadPrivateKey(env.privateKey);
-  const store = openStore(env, log);
+  const runtime = await openRuntime(env, log);
+  const { operator } = runtime;
+  const metrics = createMetrics();
+  // Every store call is timed and its failures counted, /metrics' own reads included.
+  const store = instrumentStore(runtime.store, metrics);
+  metrics.scrapeStore(store);
   const server = new Server({
     host: env.host,
     port: env.port,
@@ -40,17 +62,85 @@ export async function startEphemera({ env, log, app }: StartOptions): Promise<Ru
       // Probot shares its GitHub request throttling across replicas through the same Redis.
       redisConfig: env.redisUrl,
       log,
+      // Probot builds every client on this class, so its throttling and retry stay in place.
+      Octokit: ProbotOctokit.plugin(githubMetrics(metrics)),
     }),
   });
+
+  let probot: Probot | undefined;
+  const octokitFor = async (installationId: number) => {
+    if (probot === undefined) throw new Error("the GitHub App is not loaded yet");
+    return probot.auth(installationId);
+  };
+  const settings = repoSettingsSource({ operator, octokitFor });
+  const lifecycle = new Lifecycle({ store });
+  const bot: BotIdentity = {};
+  const notifier = new GitHubNotifier({
+    store,
+    recordShown: async (key, shown) => {
+      await lifecycle.record(key, { type: "shown", at: new Date().toISOString(), ...shown });
+    },
+    template: (name) => settings.template(name),
+    octokitFor,
+    bot,
+    log: log.child({ name: "github" }),
+  });
+  const reconciler = new Reconciler(
+    {
+      store,
+      settings,
+      providers: runtime.providers,
+      sealer: createSealer(env.secretKey),
+      notifier: withMetrics(notifier, { metrics, store }),
+      log: log.child({ name: "reconciler" }),
+    },
+    engineOptions,
+  );
+
+  const app: ApplicationFunction = async (loaded, options) => {
+    probot = loaded;
+    await ephemeraApp({
+      recorder: { record: (key, intent, deliveryId) => lifecycle.record(key, intent, deliveryId), listKeys: (repoId) => store.listKeys(repoId) },
+      commands: { lifecycle: commandLifecycle(lifecycle, settings, operator.policy), hasWriteAccess: createWriteAccessCheck() },
+      observeWebhook: metrics.observeWebhook,
+    })(loaded, options);
+  };
   server.addHandler(healthHandler(store));
-  await server.load(app(store));
+  server.addHandler(metricsHandler(metrics.registry));
+  await server.load(app);
   await server.start();
+  const loaded = probot as Probot | undefined;
+  if (loaded === undefined) throw new Error("Probot did not load the app");
+  Object.assign(bot, await appBotIdentity(loaded, log));
+  reconciler.start();
+  const jobs = startBackgroundJobs({ probot: loaded, lifecycle, store, owners: runtime.owners, metrics, intervals: env.intervals, log });
+
   return {
     server,
-    store,
+    runtime,
+    reconciler,
     async stop() {
       await server.stop();
-      await store.close();
+      await jobs.stop();
+      await reconciler.stop();
+      await notifier.drain();
+      await runtime.close();
     },
   };
+}
+
+/**
+ * Our bot account (`<slug>[bot]`), so the sticky comment is only ever
+ * looked for among our own comments. Unknown when GitHub cannot be reached
+ * at start-up: then any bot's comment with our marker is trusted, never a
+ * person's.
+ */
+async function appBotIdentity(probot: Probot, log: Logger): Promise<BotIdentity> {
+  try {
+    const { data } = await (await probot.auth()).request("GET /app");
+    return data?.slug ? { botLogin: `${data.slug}[bot]` } : {};
+  } catch (error) {
+    log.warn({ err: error }, "could not read the App's own details from GitHub; the sticky comment is matched by any bot");
+    return {};
+  }
 }

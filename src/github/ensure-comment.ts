@@ -10,6 +10,12 @@ export interface EnsureStickyCommentParams extends RepoTarget, BotIdentity {
   readonly body: string;
   /** The comment id recorded last time: one GET instead of listing every comment of the PR. */
   readonly knownCommentId?: number;
+  /**
+   * What this process last wrote to `knownCommentId`. With it, the GET is
+   * skipped and a changed body goes straight out as an edit (a 404 still
+   * falls back to searching): one call per change instead of two.
+   */
+  readonly knownBody?: string;
 }
 
 export interface StickyComment {
@@ -40,6 +46,11 @@ export function stickyMarker(pr: number): string {
  */
 export async function ensureStickyComment(params: EnsureStickyCommentParams): Promise<StickyComment> {
   const body = withMarker(params.marker, params.body);
+  const { knownCommentId, knownBody } = params;
+  if (knownCommentId !== undefined && knownBody !== undefined) {
+    const converged = await converge(params, { id: knownCommentId, body: withMarker(params.marker, knownBody), user: null }, body);
+    if (converged) return converged;
+  }
   // A comment that vanishes between finding and editing (a person deleted it) sends us to the next finder.
   for (const find of [findKnown, findByMarker]) {
     const comment = await find(params);

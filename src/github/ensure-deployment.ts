@@ -43,10 +43,11 @@ export interface EnsureDeploymentStatusParams extends RepoTarget, DeploymentStat
   readonly deploymentId: number;
   /**
    * The status last posted on this deployment, as returned by the previous
-   * call. Absent, it is read from GitHub, so a lost record costs one GET
-   * rather than a duplicate status.
+   * call; null for a deployment just created, which has none. Absent, it
+   * is read from GitHub, so a lost record costs one GET rather than a
+   * duplicate status.
    */
-  readonly lastState?: DeploymentStatus;
+  readonly lastState?: DeploymentStatus | null;
 }
 
 export interface EnsuredDeploymentStatus {
@@ -104,7 +105,8 @@ export async function ensureDeployment(params: EnsureDeploymentParams): Promise<
 /** Posts `state` on the deployment unless it is already the status in force. */
 export async function ensureDeploymentStatus(params: EnsureDeploymentStatusParams): Promise<EnsuredDeploymentStatus> {
   const wanted = normalise(params);
-  const last = params.lastState ? normalise(params.lastState) : await latestStatus(params, params.deploymentId);
+  const last =
+    params.lastState === undefined ? await latestStatus(params, params.deploymentId) : params.lastState && normalise(params.lastState);
   if (last && sameStatus(last, wanted)) return { result: "unchanged", status: wanted };
   await postStatus(params, params.deploymentId, wanted);
   return { result: "created", status: wanted };

@@ -26,6 +26,12 @@ export interface UpdateCoalescer {
 export interface UpdateCoalescerOptions {
   /** Most keys updating at once; default 4. */
   readonly concurrency?: number;
+  /**
+   * How long a key's first request waits before its run starts, so the
+   * changes of a quick sequence (a step that takes a second) fold into one
+   * edit; default 0 (the next microtask).
+   */
+  readonly delayMs?: number;
   /** A run failed. The next request for the key renders afresh; nothing is retried here. Must not throw. */
   readonly onError: (key: string, error: unknown) => void;
 }
@@ -36,7 +42,7 @@ interface Slot {
   running: boolean;
 }
 
-export function createUpdateCoalescer({ concurrency = 4, onError }: UpdateCoalescerOptions): UpdateCoalescer {
+export function createUpdateCoalescer({ concurrency = 4, delayMs = 0, onError }: UpdateCoalescerOptions): UpdateCoalescer {
   const slots = new Map<string, Slot>();
   /** Keys with a `next` run that are not running, oldest request first. */
   const waiting: string[] = [];
@@ -81,9 +87,13 @@ export function createUpdateCoalescer({ concurrency = 4, onError }: UpdateCoales
         return;
       }
       slots.set(key, { next: run, running: false });
-      waiting.push(key);
-      // Start on a later microtask, never inside the caller: requests made in the same tick fold into one run.
-      queueMicrotask(pump);
+      const enqueue = () => {
+        waiting.push(key);
+        pump();
+      };
+      // Never inside the caller: requests made in the same tick (or within delayMs) fold into one run.
+      if (delayMs > 0) setTimeout(enqueue, delayMs);
+      else queueMicrotask(enqueue);
     },
     drain() {
       if (slots.size === 0) return Promise.resolve();

@@ -1,0 +1,70 @@
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import { startPeriodic } from "./github/periodic.js";
+import { redeliverFailed } from "./github/redeliver.js";
+import { resync } from "./github/resync.js";
+import type { Lifecycle } from "./lifecycle/api.js";
+import { liveEnvironmentClaims } from "./lifecycle/claims.js";
+import type { Metrics } from "./metrics/registry.js";
+import { auditOrphans } from "./providers/audit.js";
+import type { ResourceOwner } from "./providers/provider.js";
+import type { StateStore } from "./store/state-store.js";
+
+export interface JobIntervals {
+  resyncMs: number;
+  redeliveryMs: number;
+  auditMs: number;
+}
+
+export interface BackgroundJobsDeps {
+  probot: Probot;
+  lifecycle: Lifecycle;
+  store: StateStore;
+  owners: readonly ResourceOwner[];
+  metrics: Pick<Metrics, "countOrphans">;
+  intervals: JobIntervals;
+  log: Logger;
+}
+
+/**
+ * What runs beside the webhooks (DESIGN §8), each at start-up and then on
+ * its interval: resync with GitHub (a PR closed while the app was down is
+ * torn down), redelivery of failed webhooks, and the orphan audit. Every
+ * one is safe to run on several replicas at once (each module says why).
+ */
+export function startBackgroundJobs(deps: BackgroundJobsDeps): { stop(): Promise<void> } {
+  const { probot, lifecycle, store, log } = deps;
+  const jobs = [
+    startPeriodic({
+      name: "resync",
+      everyMs: deps.intervals.resyncMs,
+      log: log.child({ name: "resync" }),
+      run: () => resync({ lifecycle, octokitFor: (id) => probot.auth(id), log: log.child({ name: "resync" }) }),
+    }),
+    startPeriodic({
+      name: "redelivery",
+      everyMs: deps.intervals.redeliveryMs,
+      log: log.child({ name: "redelivery" }),
+      run: async () => redeliverFailed({ appOctokit: await probot.auth(), store, log: log.child({ name: "redelivery" }) }),
+    }),
+  ];
+  if (deps.owners.length > 0) {
+    const auditLog = log.child({ name: "audit" });
+    jobs.push(
+      startPeriodic({
+        name: "audit",
+        everyMs: deps.intervals.auditMs,
+        log: auditLog,
+        run: async () => {
+          const report = await auditOrphans({ owners: deps.owners, isClaimed: liveEnvironmentClaims(store), dryRun: false, log: auditLog });
+          deps.metrics.countOrphans(report.found);
+        },
+      }),
+    );
+  }
+  return {
+    async stop() {
+      await Promise.all(jobs.map((job) => job.stop()));
+    },
+  };
+}
