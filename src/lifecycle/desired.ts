@@ -20,6 +20,8 @@ export const desiredStateSchema = z.object({
   fork: z.boolean(),
   draft: z.boolean(),
   labels: z.array(z.string()),
+  /** GitHub time of the fact that last set `fork`, `draft` and `labels`; older facts are ignored. */
+  factsAt: z.string().optional(),
   /** Head sha a person with write access approved with `/preview deploy`. */
   approvedSha: z.string().optional(),
   /** Bumped by `/preview redeploy`; setup re-runs every step when it is ahead of what ran. */

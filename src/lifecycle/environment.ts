@@ -47,6 +47,8 @@ export const envConfigSchema = z.object({
   template: z.string(),
   /** The template TTL in force for this environment, in milliseconds. */
   ttlMs: z.number().int().positive(),
+  /** The template's cap for `/preview extend`, counted from now, in milliseconds. */
+  maxTtlMs: z.number().int().positive().optional(),
 });
 export type EnvConfig = z.infer<typeof envConfigSchema>;
 
@@ -61,14 +63,39 @@ export const artifactsSchema = z.object({
   error: z.object({ step: z.string(), message: z.string() }).optional(),
   /** Expiry time for which the "about to expire" reply was posted. */
   warnedFor: z.string().optional(),
+  /** Why the environment was not created (policy, invalid repository config), shown on the PR. */
+  blocked: z.string().optional(),
+  /** 1-based place in the admission queue while `queued`. */
+  queuePosition: z.number().int().positive().optional(),
+  /** The reconciler's own bookkeeping; not shown on the PR. */
+  progress: z
+    .object({
+      /** When the environment first asked for a place (ms): its order in the admission queue. */
+      arrivalAt: z.number().int().nonnegative().optional(),
+      /**
+       * Setup steps that have started at least once, completed or not: teardown
+       * destroys each of them, so a crash mid-step still cleans up.
+       */
+      started: z.array(z.string()).default([]),
+      /** Teardown actions already done in the current teardown, so a resumed one does not repeat them. */
+      tornDown: z.array(z.string()).default([]),
+      /** The action being retried after a failure, and when it may run again. */
+      retry: z.object({ action: z.string(), sha: z.string(), attempts: z.number().int().positive(), nextAt: z.number() }).optional(),
+      /** Setup gave up for this head sha and redeploy generation: wait for a push or a redeploy. */
+      failedFor: z.object({ sha: z.string(), generation: z.number().int().nonnegative() }).optional(),
+    })
+    .optional(),
 });
 export type Artifacts = z.infer<typeof artifactsSchema>;
+export type Progress = NonNullable<Artifacts["progress"]>;
 
 export const checkpointSchema = z.object({
   sha: z.string(),
   at: z.string(),
   /** Outputs as the store keeps them: secrets only in sealed form (see providers). */
   outputs: z.record(z.string(), z.string()).default({}),
+  /** The redeploy generation the step ran for (absent: 0); a later `/preview redeploy` re-runs it. */
+  generation: z.number().int().nonnegative().optional(),
 });
 export type Checkpoint = z.infer<typeof checkpointSchema>;
 export const checkpointsSchema = z.record(z.string(), checkpointSchema);

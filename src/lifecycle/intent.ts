@@ -34,6 +34,30 @@ export const intentSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("approve"), at: z.string(), sha: z.string(), actor: z.string() }),
   /** `/preview status`: refresh the comment. */
   z.object({ type: z.literal("refresh"), at: z.string() }),
+  /**
+   * The GitHub layer shows the environment in this comment and deployment:
+   * remembered in `artifacts` by the reconciler, the one writer of the record.
+   */
+  z.object({
+    type: z.literal("shown"),
+    at: z.string(),
+    commentId: z.number().int().optional(),
+    deployment: z.object({ sha: z.string(), id: z.number().int() }).optional(),
+  }),
 ]);
 export type Intent = z.infer<typeof intentSchema>;
+
+/**
+ * The `reason` of a `close`. `/preview deploy` brings an environment back
+ * after a destroy, an operator's teardown or an expiry, never after the PR
+ * closed or the app lost the repository.
+ */
+export const CLOSE_REASONS = {
+  prClosed: "closed",
+  destroy: "destroy",
+  uninstalled: "uninstalled",
+  operator: "operator",
+  expired: "expired",
+} as const;
+export type CloseReason = (typeof CLOSE_REASONS)[keyof typeof CLOSE_REASONS];
 export type IntentType = Intent["type"];

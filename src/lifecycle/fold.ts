@@ -1,0 +1,134 @@
+import type { DesiredState } from "./desired.js";
+import { CLOSE_REASONS, type Intent } from "./intent.js";
+
+/**
+ * Folds an environment's inbox into its desired state. Every register is
+ * last-writer-wins by GitHub's own timestamps, so the result does not depend
+ * on the order or the number of deliveries:
+ *
+ * - `open` / `close`: a close at the same or a later time than the last open
+ *   wins; an open at a later time than the close (a reopen) revives.
+ * - the head: a push older than the current head is ignored; a push never
+ *   changes `open`, so a synchronize after a close does not resurrect.
+ * - `approve` (`/preview deploy`) records the approved sha, and revives an
+ *   environment that was destroyed or expired (not one whose PR closed).
+ *
+ * `extend` and `redeploy` are operations, not registers: they take effect once,
+ * because the commit that writes the folded state also removes them from the
+ * inbox. `shown` only tells where the PR shows the environment.
+ */
+
+export interface FoldResult {
+  /** Undefined while nothing has been heard that names the PR. */
+  desired: DesiredState | undefined;
+  /** One entry per `extend` folded; undefined means "by the template TTL". */
+  extensions: Array<number | undefined>;
+  /** Someone asked to see the current state again (`/preview status`). */
+  refresh: boolean;
+  /** Where the GitHub layer shows the environment, to remember in `artifacts`; the last comment id wins. */
+  shown: { commentId?: number; deployments: Record<string, number> };
+}
+
+type PrFacts = Extract<Intent, { type: "open" | "push" }>;
+
+const REVIVABLE_BY_DEPLOY: ReadonlySet<string> = new Set([CLOSE_REASONS.destroy, CLOSE_REASONS.operator, CLOSE_REASONS.expired]);
+
+/** GitHub times compare as instants; an absent time is older than any other. */
+function instant(at: string | undefined): number {
+  const ms = at ? Date.parse(at) : Number.NaN;
+  return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+}
+
+/** A desired state for a PR known only from a close or an approval: closed, facts unknown. */
+function unknownPr(): DesiredState {
+  return {
+    open: false,
+    openAt: "",
+    repo: "",
+    installationId: 0,
+    headSha: "",
+    headRef: "",
+    headAt: "",
+    fork: false,
+    draft: false,
+    labels: [],
+    redeployGeneration: 0,
+  };
+}
+
+function fromFacts(intent: PrFacts): DesiredState {
+  // A push for a PR never heard of means the PR is open (synchronize fires only then).
+  return { ...unknownPr(), open: true, openAt: intent.at };
+}
+
+function withFacts(desired: DesiredState, intent: PrFacts): DesiredState {
+  let next = desired;
+  if (instant(intent.at) > instant(next.headAt)) {
+    next = { ...next, headSha: intent.headSha, headRef: intent.headRef, headAt: intent.at };
+  }
+  if (instant(intent.at) >= instant(next.factsAt)) {
+    const { repo, installationId, fork, draft, labels } = intent;
+    next = { ...next, repo, installationId, fork, draft, labels: [...labels], factsAt: intent.at };
+  }
+  return next;
+}
+
+function reopened(desired: DesiredState, at: string): DesiredState {
+  const { closeReason: _closed, ...rest } = desired;
+  return { ...rest, open: true, openAt: at };
+}
+
+function foldOne(desired: DesiredState | undefined, intent: Intent): DesiredState | undefined {
+  switch (intent.type) {
+    case "open": {
+      const base = desired ?? fromFacts(intent);
+      const opened = instant(intent.at) > instant(base.openAt) ? reopened(base, intent.at) : base;
+      return withFacts(opened, intent);
+    }
+    case "push":
+      return withFacts(desired ?? fromFacts(intent), intent);
+    case "close": {
+      const base = desired ?? unknownPr();
+      if (instant(intent.at) < instant(base.openAt)) return base;
+      return { ...base, open: false, openAt: intent.at, closeReason: intent.reason };
+    }
+    case "approve": {
+      const base = { ...(desired ?? unknownPr()), approvedSha: intent.sha };
+      const revivable =
+        !base.open && base.headSha !== "" && REVIVABLE_BY_DEPLOY.has(base.closeReason ?? "") && instant(intent.at) > instant(base.openAt);
+      return revivable ? reopened(base, intent.at) : base;
+    }
+    case "redeploy":
+      return desired && { ...desired, redeployGeneration: desired.redeployGeneration + 1 };
+    case "extend":
+    case "refresh":
+    case "shown":
+      return desired;
+  }
+}
+
+export function foldIntents(current: DesiredState | undefined, inbox: readonly Intent[]): FoldResult {
+  let desired = current;
+  const extensions: Array<number | undefined> = [];
+  let refresh = false;
+  const shown: FoldResult["shown"] = { deployments: {} };
+  for (const intent of inbox) {
+    desired = foldOne(desired, intent);
+    if (intent.type === "extend") extensions.push(intent.byMs);
+    if (intent.type === "refresh") refresh = true;
+    if (intent.type === "shown") {
+      if (intent.commentId !== undefined) shown.commentId = intent.commentId;
+      if (intent.deployment !== undefined) shown.deployments[intent.deployment.sha] = intent.deployment.id;
+    }
+  }
+  return { desired, extensions, refresh, shown };
+}
+
+/**
+ * An expiry folded in as a close at the expiry time (never moving the register
+ * back), so only an open or a deploy after it revives the environment.
+ */
+export function closedByExpiry(desired: DesiredState, expiresAt: string): DesiredState {
+  const at = instant(expiresAt) > instant(desired.openAt) ? expiresAt : desired.openAt;
+  return { ...desired, open: false, openAt: at, closeReason: CLOSE_REASONS.expired };
+}

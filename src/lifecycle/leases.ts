@@ -1,0 +1,99 @@
+import type { EnvKey } from "./environment.js";
+import type { Engine } from "./engine.js";
+import type { LeaseName } from "../store/state-store.js";
+
+/**
+ * The leases one worker holds on one environment (`lease`, and
+ * `teardown_lock` while tearing down), renewed on a timer while it works.
+ * When a renewal is refused, or none succeeded for a whole lease TTL, the
+ * lease is lost: `signal` aborts, so a running step stops and nothing more is
+ * written (the store would refuse it anyway: fencing).
+ *
+ * Each renewal also runs the `watch` callback, if any: the reconciler uses it
+ * to notice a close while a step runs and abort just that step.
+ */
+export class Leases {
+  private readonly held = new Set<LeaseName>();
+  private readonly lostController = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private lastRenewedAt: number;
+  private watcher: (() => Promise<void>) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly key: EnvKey,
+  ) {
+    this.lastRenewedAt = engine.now();
+  }
+
+  /** Aborted (reason "lease_lost") once any held lease is lost. */
+  get signal(): AbortSignal {
+    return this.lostController.signal;
+  }
+
+  async acquire(name: LeaseName): Promise<boolean> {
+    const { store } = this.engine.deps;
+    const acquired = await store.acquireLease(this.key, name, this.engine.owner, this.engine.options.leaseTtlMs);
+    if (acquired) {
+      this.held.add(name);
+      this.schedule();
+    }
+    return acquired;
+  }
+
+  async release(name: LeaseName): Promise<void> {
+    if (!this.held.delete(name)) return;
+    await this.engine.deps.store.releaseLease(this.key, name, this.engine.owner);
+  }
+
+  async releaseAll(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const name of [...this.held]) await this.release(name);
+  }
+
+  /** Runs `fn` with `watch` called at every renewal, then stops watching. */
+  async watching<T>(watch: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
+    this.watcher = watch;
+    try {
+      return await fn();
+    } finally {
+      this.watcher = undefined;
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed || this.timer !== undefined || this.signal.aborted) return;
+    this.timer = setTimeout(() => void this.renew(), this.engine.options.renewEveryMs);
+  }
+
+  private async renew(): Promise<void> {
+    const { store, log } = this.engine.deps;
+    const { leaseTtlMs } = this.engine.options;
+    try {
+      for (const name of this.held) {
+        if (this.closed) return;
+        if (!(await store.renewLease(this.key, name, this.engine.owner, leaseTtlMs))) {
+          this.lose(`another worker took the ${name}`);
+          return;
+        }
+      }
+      this.lastRenewedAt = this.engine.now();
+      await this.watcher?.();
+    } catch (error) {
+      log.warn({ err: error, env: this.key }, "could not renew the lease; retrying (is the store reachable?)");
+      if (this.engine.now() - this.lastRenewedAt > leaseTtlMs) this.lose("no renewal succeeded for a whole lease TTL");
+    } finally {
+      this.timer = undefined;
+      if (this.held.size > 0) this.schedule();
+    }
+  }
+
+  private lose(why: string): void {
+    if (this.closed) return;
+    this.engine.deps.log.warn({ env: this.key, why }, "lease lost: stopping work on this environment");
+    this.lostController.abort("lease_lost");
+  }
+}

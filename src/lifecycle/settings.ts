@@ -1,0 +1,51 @@
+import type { OperatorConfig } from "../config/operator-config.js";
+import { resolveRepoSettings, type RepoSettings } from "../config/repo-config.js";
+import type { Template } from "../config/template-schema.js";
+import type { AdmissionLimits } from "../store/state-store.js";
+import type { DesiredState } from "./desired.js";
+import type { EnvKey } from "./environment.js";
+
+/**
+ * What the reconciler needs to know about an environment's configuration:
+ * the operator's template, picked and bounded by the repository's
+ * `.github/ephemera.yml`, and the operator's limits. Reading the repository's
+ * file takes a GitHub call, so it comes through this port; the GitHub layer
+ * implements it, tests use `staticSettingsSource`.
+ */
+export interface EnvSettings extends RepoSettings {
+  limits: AdmissionLimits;
+}
+
+/** `problems` are the repository config's validation errors, shown on the PR; nothing is provisioned. */
+export type SettingsResolution = { ok: true; settings: EnvSettings } | { ok: false; problems: string[] };
+
+export interface SettingsSource {
+  /** The settings in force for this environment now. Throws when they cannot be read (GitHub down): retried later. */
+  resolve(request: { key: EnvKey; desired: DesiredState }): Promise<SettingsResolution>;
+  /**
+   * The operator's template by name, for tearing down what it made. It never
+   * needs GitHub, so an uninstalled app or an invalid repository file cannot
+   * stop a teardown.
+   */
+  template(name: string): Template | undefined;
+}
+
+export function admissionLimits(operator: OperatorConfig): AdmissionLimits {
+  return { perRepo: operator.limits.maxActivePerRepo, global: operator.limits.maxActive };
+}
+
+/**
+ * Settings from the operator config alone, with each repository's file given
+ * by `repoConfig` (none by default): for tests, and for the CLI, which has no
+ * GitHub client.
+ */
+export function staticSettingsSource(operator: OperatorConfig, repoConfig: (key: EnvKey) => unknown = () => undefined): SettingsSource {
+  return {
+    async resolve({ key }) {
+      const result = resolveRepoSettings(operator, repoConfig(key));
+      if (!result.ok) return { ok: false, problems: result.errors };
+      return { ok: true, settings: { ...result.settings, limits: admissionLimits(operator) } };
+    },
+    template: (name) => (Object.hasOwn(operator.templates, name) ? operator.templates[name] : undefined),
+  };
+}

@@ -1,0 +1,57 @@
+import type { Checkpoint, Checkpoints, EnvConfig } from "./environment.js";
+import type { OutputsByStep, Phase, ProviderLogger, StepContext, StepOutcome } from "../providers/provider.js";
+import { isSealed, type Sealer } from "../providers/secrets.js";
+import type { Target } from "./plan.js";
+import { toIso } from "./ttl.js";
+
+/**
+ * Between the store and the providers: what a step is told (earlier steps'
+ * outputs, secrets unsealed) and what is kept of what it returned (secrets
+ * sealed, never plain text in the store).
+ */
+
+export function stepContext(params: {
+  config: EnvConfig;
+  expiresAt: string;
+  checkpoints: Checkpoints;
+  phase: Phase;
+  sealer: Sealer;
+  signal: AbortSignal;
+  log: ProviderLogger;
+}): StepContext {
+  const { config, checkpoints, sealer } = params;
+  const outputs: Record<string, Record<string, string>> = {};
+  const secrets: Record<string, Record<string, string>> = {};
+  for (const [step, checkpoint] of Object.entries(checkpoints)) {
+    for (const [name, value] of Object.entries(checkpoint.outputs)) {
+      if (isSealed(value)) (secrets[step] ??= {})[name] = sealer.unseal(value);
+      else (outputs[step] ??= {})[name] = value;
+    }
+  }
+  return {
+    repo: config.repo,
+    repoId: config.repoId,
+    pr: config.pr,
+    sha: config.headSha,
+    ref: config.headRef,
+    expiresAt: params.expiresAt,
+    phase: params.phase,
+    outputs,
+    secrets,
+    signal: params.signal,
+    log: params.log,
+  };
+}
+
+export function checkpointOf(params: { outcome: StepOutcome; target: Target; now: number; sealer: Sealer }): Checkpoint {
+  const { outcome, target, sealer } = params;
+  const sealed = Object.fromEntries(Object.entries(outcome.secrets).map(([name, value]) => [name, sealer.seal(value)]));
+  return { sha: target.sha, generation: target.generation, at: toIso(params.now), outputs: { ...outcome.outputs, ...sealed } };
+}
+
+/** The environment's URL: the `url` output of any step, the last one in template order winning. */
+export function environmentUrl(steps: ReadonlyArray<{ name: string }>, outputs: OutputsByStep): string | undefined {
+  let url: string | undefined;
+  for (const step of steps) url = outputs[step.name]?.url ?? url;
+  return url;
+}

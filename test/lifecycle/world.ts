@@ -1,0 +1,72 @@
+import { join } from "node:path";
+import { Lifecycle } from "../../src/lifecycle/api.js";
+import type { EngineOptions } from "../../src/lifecycle/engine.js";
+import type { EnvKey } from "../../src/lifecycle/environment.js";
+import { Reconciler } from "../../src/lifecycle/reconciler.js";
+import { staticSettingsSource } from "../../src/lifecycle/settings.js";
+import type { Provider } from "../../src/providers/provider.js";
+import { RunProvider } from "../../src/providers/run-provider.js";
+import { createSealer } from "../../src/providers/secrets.js";
+import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { EnvFields, StateStore } from "../../src/store/state-store.js";
+import { FAST, operatorConfig, RecordingNotifier, stepWorkspace, testLog, waitFor, type StepWorkspace } from "./harness.js";
+
+/**
+ * One reconciler against a real store (a SQLite file unless `store` is
+ * given), with run steps from a step workspace and a recording notifier.
+ */
+export interface World {
+  ws: StepWorkspace;
+  store: StateStore;
+  notifier: RecordingNotifier;
+  reconciler: Reconciler;
+  lifecycle: Lifecycle;
+  /** Waits until the environment's stored fields satisfy `predicate`. */
+  until(key: EnvKey, what: string, predicate: (fields: Partial<EnvFields>) => boolean, timeoutMs?: number): Promise<Partial<EnvFields>>;
+  dispose(): Promise<void>;
+}
+
+export const SECRET_KEY = "lifecycle test sealing key";
+
+export async function makeWorld(params: {
+  config: object;
+  options?: Partial<EngineOptions>;
+  fetch?: typeof fetch;
+  extraProviders?: Provider[];
+  store?: StateStore;
+  repoConfig?: (key: EnvKey) => unknown;
+}): Promise<World> {
+  const ws = stepWorkspace();
+  const store = params.store ?? openSqliteStore({ file: join(ws.dir, "state.sqlite"), prefix: "ephemera:" });
+  const notifier = new RecordingNotifier();
+  const reconciler = new Reconciler(
+    {
+      store,
+      settings: staticSettingsSource(operatorConfig(params.config), params.repoConfig),
+      providers: [new RunProvider({ cwd: ws.dir, killGraceMs: 200 }), ...(params.extraProviders ?? [])],
+      sealer: createSealer(SECRET_KEY),
+      notifier,
+      log: testLog(),
+      ...(params.fetch && { fetch: params.fetch }),
+    },
+    { ...FAST, ...params.options },
+  );
+  const lifecycle = new Lifecycle({ store, reaper: reconciler });
+  return {
+    ws,
+    store,
+    notifier,
+    reconciler,
+    lifecycle,
+    until: (key, what, predicate, timeoutMs) =>
+      waitFor(what, async () => {
+        const fields = (await store.load(key))?.fields;
+        return fields !== undefined && predicate(fields) && fields;
+      }, timeoutMs),
+    async dispose() {
+      await reconciler.stop();
+      await store.close();
+      ws.dispose();
+    },
+  };
+}
