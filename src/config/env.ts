@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { InvalidDurationError, parseDuration } from "./duration.js";
 
 /**
  * Start-up configuration from environment variables (DESIGN §2). `readEnv`
@@ -29,6 +30,21 @@ function urlWithProtocols(protocols: string[], example: string) {
     },
     { message: `is not a valid URL (expected ${example})` },
   );
+}
+
+function durationVariable(fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((value, context) => {
+      try {
+        return parseDuration(value);
+      } catch (error) {
+        if (!(error instanceof InvalidDurationError)) throw error;
+        context.addIssue({ code: "custom", message: `is not a duration: ${error.message}` });
+        return z.NEVER;
+      }
+    });
 }
 
 const envSchema = z.object({
@@ -71,6 +87,12 @@ const envSchema = z.object({
   }),
   /** Admin connection for the postgres provider. */
   EPHEMERA_POSTGRES_URL: urlWithProtocols(["postgres:", "postgresql:"], "postgres://user@host:5432/db"),
+  /** How often each replica compares its environments with GitHub's open PRs. */
+  EPHEMERA_RESYNC_INTERVAL: durationVariable("10m"),
+  /** How often each replica asks GitHub to redeliver failed webhook deliveries. */
+  EPHEMERA_REDELIVERY_INTERVAL: durationVariable("5m"),
+  /** How often each replica removes provider resources no environment claims. */
+  EPHEMERA_AUDIT_INTERVAL: durationVariable("1h"),
   /** Key material for sealing secret step outputs in the store; unset: derived from WEBHOOK_SECRET. */
   EPHEMERA_SECRET_KEY: optionalText.refine((value) => value === undefined || value.length >= 32, {
     message: "must be at least 32 characters",
@@ -94,24 +116,74 @@ export interface AppEnv {
   adminToken: string | undefined;
   postgresUrl: string | undefined;
   secretKey: string;
+  /** Background jobs (DESIGN §8), in ms. */
+  intervals: { resyncMs: number; redeliveryMs: number; auditMs: number };
 }
 
 export function readEnv(env: Record<string, string | undefined>): AppEnv {
-  // An empty line in .env (`PORT=`) means "not set", as it does for Probot.
-  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
-  const parsed = envSchema.safeParse(set);
-  if (!parsed.success) {
-    throw new EnvError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
-  }
-  const value = parsed.data;
-  const privateKey = value.PRIVATE_KEY ? { pem: value.PRIVATE_KEY } : value.PRIVATE_KEY_PATH ? { path: value.PRIVATE_KEY_PATH } : undefined;
+  const value = parseEnv(envSchema, env);
+  const privateKey = privateKeyOf(value);
   if (!privateKey) {
     throw new EnvError(["PRIVATE_KEY is required (or PRIVATE_KEY_PATH, the path to the App's .pem file)"]);
   }
   return {
+    ...sharedSettings(value, env),
     appId: Number(value.APP_ID),
     privateKey,
     webhookSecret: value.WEBHOOK_SECRET,
+    secretKey: value.EPHEMERA_SECRET_KEY ?? value.WEBHOOK_SECRET,
+  };
+}
+
+/**
+ * The operator CLI reads the server's variables (from the environment or
+ * `.env`), but most of its commands work on the store alone: the App's
+ * credentials and the webhook secret are optional here, and the commands
+ * that need them say so when they run.
+ */
+const cliEnvSchema = envSchema.extend({
+  APP_ID: envSchema.shape.APP_ID.optional(),
+  WEBHOOK_SECRET: optionalText,
+  /** The CLI's answer is its output; its log (on stderr) shows only warnings unless asked. */
+  LOG_LEVEL: envSchema.shape.LOG_LEVEL.unwrap().default("warn"),
+});
+
+/** Everything but the credentials, read the same way for the server and the CLI. */
+type SharedSettings = Omit<AppEnv, "appId" | "privateKey" | "webhookSecret" | "secretKey">;
+
+export interface CliEnv extends SharedSettings {
+  /** Present when APP_ID and a private key are both set: only commands that talk to GitHub need them. */
+  github: { appId: number; privateKey: AppEnv["privateKey"] } | undefined;
+  /** As the server derives it (EPHEMERA_SECRET_KEY, else WEBHOOK_SECRET); needed only by commands that run the reconciler. */
+  secretKey: string | undefined;
+}
+
+export function readCliEnv(env: Record<string, string | undefined>): CliEnv {
+  const value = parseEnv(cliEnvSchema, env);
+  const privateKey = privateKeyOf(value);
+  return {
+    ...sharedSettings(value, env),
+    github: value.APP_ID !== undefined && privateKey !== undefined ? { appId: Number(value.APP_ID), privateKey } : undefined,
+    secretKey: value.EPHEMERA_SECRET_KEY ?? value.WEBHOOK_SECRET,
+  };
+}
+
+function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.output<S> {
+  // An empty line in .env (`PORT=`) means "not set", as it does for Probot.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
+  const parsed = schema.safeParse(set);
+  if (!parsed.success) {
+    throw new EnvError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+  }
+  return parsed.data;
+}
+
+function privateKeyOf(value: { PRIVATE_KEY?: string | undefined; PRIVATE_KEY_PATH?: string | undefined }): AppEnv["privateKey"] | undefined {
+  return value.PRIVATE_KEY ? { pem: value.PRIVATE_KEY } : value.PRIVATE_KEY_PATH ? { path: value.PRIVATE_KEY_PATH } : undefined;
+}
+
+function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string, string | undefined>): SharedSettings {
+  return {
     port: value.PORT,
     host: value.HOST,
     logLevel: value.LOG_LEVEL,
@@ -123,6 +195,10 @@ export function readEnv(env: Record<string, string | undefined>): AppEnv {
     dataDir: value.EPHEMERA_DATA_DIR,
     adminToken: value.EPHEMERA_ADMIN_TOKEN,
     postgresUrl: value.EPHEMERA_POSTGRES_URL,
-    secretKey: value.EPHEMERA_SECRET_KEY ?? value.WEBHOOK_SECRET,
+    intervals: {
+      resyncMs: value.EPHEMERA_RESYNC_INTERVAL,
+      redeliveryMs: value.EPHEMERA_REDELIVERY_INTERVAL,
+      auditMs: value.EPHEMERA_AUDIT_INTERVAL,
+    },
   };
 }
