@@ -1,5 +1,5 @@
 import { envId, type EnvKey } from "../lifecycle/environment.js";
-import type { FieldName, LeaseName } from "./state-store.js";
+import { FIELD_NAMES, type FieldName, type LeaseName } from "./state-store.js";
 
 /**
  * Every store key is built here (DESIGN §3):
@@ -17,18 +17,7 @@ import type { FieldName, LeaseName } from "./state-store.js";
 /** Keys of one environment beyond its DESIGN fields. */
 export type EnvKeyPart = FieldName | LeaseName | "inbox" | "events";
 
-export const ENV_KEY_PARTS: readonly EnvKeyPart[] = [
-  "status",
-  "config",
-  "artifacts",
-  "expires_at",
-  "checkpoints",
-  "desired",
-  "inbox",
-  "events",
-  "lease",
-  "teardown_lock",
-];
+export const ENV_KEY_PARTS: readonly EnvKeyPart[] = [...FIELD_NAMES, "inbox", "events", "lease", "teardown_lock"];
 
 export interface Keys {
   readonly prefix: string;
