@@ -22,21 +22,22 @@ try {
 }
 
 const log = await createLogger(env);
-let running;
-try {
-  running = await startEphemera({ env, log });
-} catch (error) {
-  const problem = configProblem(error);
-  if (problem !== undefined) fail(problem);
-  log.fatal({ err: error }, "Ephemera could not start");
-  process.exit(1);
-}
 
-const started = running;
+/**
+ * Every piece of work is resumable (checkpoints, leases that lapse), so a
+ * stop that takes too long (GitHub unreachable, a step ignoring SIGTERM)
+ * is cut short rather than left hanging.
+ */
+const STOP_DEADLINE_MS = 15_000;
+let running: Awaited<ReturnType<typeof startEphemera>> | undefined;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     log.info({ signal }, "stopping");
-    started.stop().then(
+    setTimeout(() => {
+      log.warn("stopping took too long; exiting (unfinished work resumes on the next start)");
+      process.exit(0);
+    }, STOP_DEADLINE_MS).unref();
+    (running?.stop() ?? Promise.resolve()).then(
       () => process.exit(0),
       (error: unknown) => {
         log.error({ err: error }, "error while stopping");
@@ -44,4 +45,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       },
     );
   });
+}
+
+try {
+  running = await startEphemera({ env, log });
+} catch (error) {
+  const problem = configProblem(error);
+  if (problem !== undefined) fail(problem);
+  log.fatal({ err: error }, "Ephemera could not start");
+  process.exit(1);
 }

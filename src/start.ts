@@ -34,6 +34,12 @@ export interface StartOptions {
   log: Logger;
   /** Tests shorten the reconciler's timings. */
   engineOptions?: Partial<EngineOptions>;
+  /**
+   * The Octokit class every GitHub client is built on; default Probot's, with
+   * its throttling and retry. In-process tests pass one with both turned off:
+   * throttling spaces writes seconds apart, which only slows a test down.
+   */
+  Octokit?: typeof ProbotOctokit;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface StartOptions {
  * GitHub notifier between them, and the background jobs. `main.ts` calls it
  * with the real environment; end-to-end tests with theirs.
  */
-export async function startEphemera({ env, log, engineOptions }: StartOptions): Promise<RunningEphemera> {
+export async function startEphemera({ env, log, engineOptions, Octokit = ProbotOctokit }: StartOptions): Promise<RunningEphemera> {
   const privateKey = loadPrivateKey(env.privateKey);
   const runtime = await openRuntime(env, log);
   const { operator } = runtime;
@@ -63,7 +69,7 @@ export async function startEphemera({ env, log, engineOptions }: StartOptions): 
       redisConfig: env.redisUrl,
       log,
       // Probot builds every client on this class, so its throttling and retry stay in place.
-      Octokit: ProbotOctokit.plugin(githubMetrics(metrics)),
+      Octokit: Octokit.plugin(githubMetrics(metrics)),
     }),
   });
 
@@ -111,7 +117,8 @@ export async function startEphemera({ env, log, engineOptions }: StartOptions): 
   await server.start();
   const loaded = probot as Probot | undefined;
   if (loaded === undefined) throw new Error("Probot did not load the app");
-  Object.assign(bot, await appBotIdentity(loaded, log));
+  // In the background: GitHub being slow or unreachable must not hold up start-up.
+  void appBotIdentity(loaded, log).then((identity) => Object.assign(bot, identity));
   reconciler.start();
   const jobs = startBackgroundJobs({ probot: loaded, lifecycle, store, owners: runtime.owners, metrics, intervals: env.intervals, log });
 
@@ -121,9 +128,10 @@ export async function startEphemera({ env, log, engineOptions }: StartOptions): 
     reconciler,
     async stop() {
       await server.stop();
-      await jobs.stop();
       await reconciler.stop();
       await notifier.drain();
+      // A job waiting out GitHub's retries is abandoned after a moment: every job is idempotent and runs again at start-up.
+      await Promise.race([jobs.stop(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await runtime.close();
     },
   };

@@ -6,7 +6,8 @@ import { runMainToExit, spawnApp } from "./helpers/app-process.js";
 import { freePort, startPrivateRedis, type PrivateRedis } from "./helpers/redis-server.js";
 import { deliver, examplePayload } from "./helpers/webhooks.js";
 
-const credentials = testAppCredentials();
+/** GitHub is a closed loopback port: nothing here may reach the network, and refusals come fast. */
+const credentials = { ...testAppCredentials(), GHE_HOST: "127.0.0.1:1", GHE_PROTOCOL: "http" };
 
 describe("start-up configuration errors", () => {
   it.each([
@@ -84,25 +85,43 @@ describe("a running app", () => {
     }
   });
 
-  it("answers a webhook with a wrong or missing signature with 4xx and writes nothing", async () => {
+  it("answers a webhook with a wrong or missing signature with 4xx and writes nothing; a signed one is kept across a restart", async () => {
     const app = await spawnApp({ env: credentials });
-    try {
-      const payload = examplePayload("pull_request", "opened");
-      const url = app.url("/api/github/webhooks");
-      const wrong = await deliver(url, "pull_request", payload, { secret: "not-the-secret" });
-      const missing = await deliver(url, "pull_request", payload, { secret: credentials.WEBHOOK_SECRET, signature: null });
-      expect(wrong.status).toBeGreaterThanOrEqual(400);
-      expect(wrong.status).toBeLessThan(500);
-      expect(missing.status).toBeGreaterThanOrEqual(400);
-      expect(missing.status).toBeLessThan(500);
+    const payload = { ...examplePayload("pull_request", "opened"), installation: { id: 7, node_id: "MDIz" } };
+    const repoId = payload.repository.id as number;
+    const url = app.url("/api/github/webhooks");
+    const storedRepos = async () => {
       const store = openSqliteStore({ dataDir: `${app.cwd}/data`, prefix: "ephemera:" });
       try {
-        expect(await store.listRepos()).toEqual([]);
+        return await store.listRepos();
       } finally {
         await store.close();
+      }
+    };
+    try {
+      const wrong = await deliver(url, "pull_request", payload, { secret: "not-the-secret" });
+      const missing = await deliver(url, "pull_request", payload, { secret: credentials.WEBHOOK_SECRET, signature: null });
+      for (const response of [wrong, missing]) {
+        expect(response.status).toBeGreaterThanOrEqual(400);
+        expect(response.status).toBeLessThan(500);
+      }
+      expect(await storedRepos()).toEqual([]);
+
+      const signed = await deliver(url, "pull_request", payload, { secret: credentials.WEBHOOK_SECRET });
+      expect(signed.status).toBe(200);
+      expect(await storedRepos()).toEqual([repoId]);
+
+      expect(await app.stop()).toBe(0);
+      expect(await storedRepos()).toEqual([repoId]);
+      const restarted = await spawnApp({ env: credentials, cwd: app.cwd });
+      try {
+        expect((await fetch(restarted.url("/readyz"))).status).toBe(200);
+        expect(await storedRepos()).toEqual([repoId]);
+      } finally {
+        await restarted.stop();
       }
     } finally {
       await app.dispose();
     }
-  });
+  }, 90_000);
 });

@@ -17,6 +17,14 @@ export interface PullRequestPayload {
   };
 }
 
+/**
+ * Whether the event came through an installation of the App. Without one
+ * nothing can be done on GitHub's side (no token), so it is not recorded.
+ */
+export function isInstalled(payload: PullRequestPayload): boolean {
+  return (payload.installation?.id ?? 0) > 0;
+}
+
 export function envKeyOf(payload: PullRequestPayload): EnvKey {
   return { repoId: payload.repository.id, pr: payload.pull_request.number };
 }

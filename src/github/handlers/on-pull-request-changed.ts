@@ -1,4 +1,4 @@
-import { envKeyOf, prFactsIntent, type PullRequestPayload } from "../pull-request-facts.js";
+import { envKeyOf, isInstalled, prFactsIntent, type PullRequestPayload } from "../pull-request-facts.js";
 import type { HandlerContext, IntentRecorder } from "./handler-deps.js";
 
 /**
@@ -9,7 +9,7 @@ import type { HandlerContext, IntentRecorder } from "./handler-deps.js";
  */
 export function onPullRequestChanged(recorder: IntentRecorder) {
   return async (context: HandlerContext<PullRequestPayload>): Promise<void> => {
-    if (context.payload.pull_request.state !== "open") return;
+    if (context.payload.pull_request.state !== "open" || !isInstalled(context.payload)) return;
     const key = envKeyOf(context.payload);
     const outcome = await recorder.record(key, prFactsIntent("open", context.payload), context.id);
     context.log.debug({ ...key, outcome }, "pull request recorded");
