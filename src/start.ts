@@ -6,9 +6,8 @@ import type { AppEnv } from "./config/env.js";
 import { loadPrivateKey } from "./config/private-key.js";
 import { commandLifecycle } from "./github/command-lifecycle.js";
 import type { BotIdentity } from "./github/github-api.js";
-import { GitHubNotifier } from "./github/github-notifier.js";
 import { createWriteAccessCheck } from "./github/permissions.js";
-import { repoSettingsSource } from "./github/repo-settings-source.js";
+import { appBotIdentity, gitHubWiring } from "./github/wiring.js";
 import { healthHandler } from "./http/health.js";
 import { metricsHandler } from "./http/metrics.js";
 import { Lifecycle } from "./lifecycle/api.js";
@@ -78,19 +77,9 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
     if (probot === undefined) throw new Error("the GitHub App is not loaded yet");
     return probot.auth(installationId);
   };
-  const settings = repoSettingsSource({ operator, octokitFor });
   const lifecycle = new Lifecycle({ store });
   const bot: BotIdentity = {};
-  const notifier = new GitHubNotifier({
-    store,
-    recordShown: async (key, shown) => {
-      await lifecycle.record(key, { type: "shown", at: new Date().toISOString(), ...shown });
-    },
-    template: (name) => settings.template(name),
-    octokitFor,
-    bot,
-    log: log.child({ name: "github" }),
-  });
+  const { settings, notifier } = gitHubWiring({ operator, store, lifecycle, octokitFor, bot, log });
   const reconciler = new Reconciler(
     {
       store,
@@ -135,20 +124,4 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       await runtime.close();
     },
   };
-}
-
-/**
- * Our bot account (`<slug>[bot]`), so the sticky comment is only ever
- * looked for among our own comments. Unknown when GitHub cannot be reached
- * at start-up: then any bot's comment with our marker is trusted, never a
- * person's.
- */
-async function appBotIdentity(probot: Probot, log: Logger): Promise<BotIdentity> {
-  try {
-    const { data } = await (await probot.auth()).request("GET /app");
-    return data?.slug ? { botLogin: `${data.slug}[bot]` } : {};
-  } catch (error) {
-    log.warn({ err: error }, "could not read the App's own details from GitHub; the sticky comment is matched by any bot");
-    return {};
-  }
 }

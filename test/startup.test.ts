@@ -87,7 +87,7 @@ describe("a running app", () => {
 
   it("answers a webhook with a wrong or missing signature with 4xx and writes nothing; a signed one is kept across a restart", async () => {
     const app = await spawnApp({ env: credentials });
-    const payload = { ...examplePayload("pull_request", "opened"), installation: { id: 7, node_id: "MDIz" } };
+    const payload: Record<string, any> = { ...examplePayload("pull_request", "opened"), installation: { id: 7, node_id: "MDIz" } };
     const repoId = payload.repository.id as number;
     const url = app.url("/api/github/webhooks");
     const storedRepos = async () => {

@@ -1,0 +1,51 @@
+import { resync as resyncRepositories, type ResyncReport } from "../../github/resync.js";
+import { repoArg } from "../args.js";
+import { positionals, stringOption, type Command } from "../command.js";
+import { repoIdsFor } from "../find-environment.js";
+
+export const resync: Command = {
+  name: "resync",
+  summary: "compare with GitHub's open PRs and record the drift",
+  help: `Usage: ephemera resync [--repo <owner/name>]
+
+Asks GitHub, as the App, for the open PRs of every repository with
+environments (or of one), and records what webhooks missed: a push renews
+the environment, a PR GitHub says is closed is torn down. It is fail-safe: a
+PR GitHub gives no clear answer for is left as it is, and listed. The
+intents are applied by a running Ephemera, or by \`ephemera gc\`. Needs APP_ID
+and PRIVATE_KEY (and GHE_HOST for GitHub Enterprise Server). Exits 1 when
+some environment could not be compared.
+
+Options:
+  --repo <owner/name>  only this repository`,
+  options: { repo: { type: "string" } },
+
+  async run(args, cli) {
+    positionals(args, []);
+    const repoText = stringOption(args, "repo");
+    const github = await cli.requireGitHub("resync");
+    const lifecycle = await cli.lifecycle();
+    const summaries = await lifecycle.list();
+    const repoIds = repoText === undefined ? [...new Set(summaries.map((summary) => summary.repoId))] : repoIdsFor(repoArg(repoText), summaries);
+
+    // One repository at a time, so the progress bar moves with the work.
+    const total: ResyncReport = { repositories: 0, checked: 0, renewed: 0, closed: 0, unknown: [] };
+    const progress = cli.out.progress("resync: repositories", repoIds.length);
+    for (const repoId of repoIds) {
+      const report = await resyncRepositories({ lifecycle, octokitFor: (id) => github.auth(id), log: cli.log, repoIds: [repoId] });
+      total.repositories += report.repositories;
+      total.checked += report.checked;
+      total.renewed += report.renewed;
+      total.closed += report.closed;
+      total.unknown.push(...report.unknown);
+      progress.tick();
+    }
+    progress.done();
+
+    const { repositories, checked, renewed, closed, unknown } = total;
+    cli.out.print(`resync: ${repositories} repositories, ${checked} environments compared with GitHub: ${renewed} renewed, ${closed} closed, ${unknown.length} unknown`);
+    for (const env of unknown) cli.out.print(`  unknown  ${env.repo || env.repoId}#${env.pr}  ${env.reason}`);
+    if (renewed + closed > 0) cli.out.note("the recorded intents are applied by a running Ephemera, or by `ephemera gc`");
+    return unknown.length > 0 ? 1 : 0;
+  },
+};

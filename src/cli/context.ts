@@ -1,0 +1,116 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import { EnvError, readCliEnv, type CliEnv } from "../config/env.js";
+import { loadPrivateKey } from "../config/private-key.js";
+import { Lifecycle } from "../lifecycle/api.js";
+import { createSealer, type Sealer } from "../providers/secrets.js";
+import { openRuntime, type Runtime, type RuntimeEnv } from "../runtime.js";
+import { createCliLogger } from "./cli-log.js";
+import { CliFailure } from "./command.js";
+import { Output } from "./output.js";
+import type { TtySink } from "./progress.js";
+import { redactText } from "./redact.js";
+
+/** What the CLI runs against: the process's, or a test's. */
+export interface CliIO {
+  env: Record<string, string | undefined>;
+  stdout: TtySink;
+  stderr: TtySink;
+  /** Aborted on Ctrl-C: steps running in this process stop, and another worker resumes them. */
+  signal?: AbortSignal;
+  /** Opens the runtime; tests wrap the real one to swap a provider. */
+  openRuntime?: (env: RuntimeEnv, log: Logger) => Promise<Runtime>;
+}
+
+/** What a command works with. The runtime and GitHub are opened on first use, and closed when the command ends. */
+export class CliContext {
+  private opened: Promise<Runtime> | undefined;
+  private app: Probot | undefined;
+
+  private constructor(
+    readonly env: CliEnv,
+    readonly out: Output,
+    readonly log: Logger,
+    readonly signal: AbortSignal,
+    private readonly open: NonNullable<CliIO["openRuntime"]>,
+  ) {}
+
+  /** Reads the configuration (an `EnvError` names a bad variable) and makes the logger. */
+  static async create(io: CliIO, out: Output): Promise<CliContext> {
+    const env = readCliEnv(io.env);
+    const log = await createCliLogger(env, out);
+    return new CliContext(env, out, log, io.signal ?? new AbortController().signal, io.openRuntime ?? openRuntime);
+  }
+
+  /**
+   * The operator config, the store and the providers, as the server opens
+   * them. An embedded store that is not there is an error, not a new empty
+   * store: a CLI run in the wrong directory would otherwise report "no
+   * environments". `import` may create one.
+   */
+  runtime(options: { create?: boolean } = {}): Promise<Runtime> {
+    if (this.opened === undefined) {
+      const { redisUrl, dataDir } = this.env;
+      if (redisUrl === undefined && !options.create && !existsSync(dataDir)) {
+        throw new CliFailure(`no embedded store at ${resolve(dataDir)}: run the CLI where Ephemera runs, or set EPHEMERA_DATA_DIR (or REDIS_URL) as the server has them`);
+      }
+      this.opened = this.open(this.env, this.log).then((runtime) => this.reachable(runtime));
+    }
+    return this.opened;
+  }
+
+  /** Fails with one line naming the store when it does not answer, rather than at the command's first read. */
+  private async reachable(runtime: Runtime): Promise<Runtime> {
+    try {
+      await runtime.store.ping();
+      return runtime;
+    } catch (error) {
+      await runtime.close().catch(() => undefined);
+      // The Redis client's own error only says it gave up; why (refused, a wrong password) is in its warning above.
+      const problem = this.env.redisUrl === undefined ? `the embedded store in ${resolve(this.env.dataDir)}: ${error instanceof Error ? error.message : String(error)}` : `Redis at ${redactText(this.env.redisUrl)} (REDIS_URL): is it up, and is the URL right?`;
+      throw new CliFailure(`cannot reach ${problem}`);
+    }
+  }
+
+  async lifecycle(): Promise<Lifecycle> {
+    return new Lifecycle({ store: (await this.runtime()).store });
+  }
+
+  /** The GitHub App when APP_ID and a private key are set, else undefined. Probot loads only then: most commands never need it. */
+  async github(): Promise<Probot | undefined> {
+    const credentials = this.env.github;
+    if (credentials === undefined) return undefined;
+    const { Probot } = await import("probot");
+    this.app ??= new Probot({
+      appId: credentials.appId,
+      privateKey: loadPrivateKey(credentials.privateKey),
+      baseUrl: this.env.githubBaseUrl,
+      log: this.log.child({ name: "github" }),
+    });
+    return this.app;
+  }
+
+  async requireGitHub(command: string): Promise<Probot> {
+    const app = await this.github();
+    if (app === undefined) throw new EnvError([`APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) are required: \`${command}\` talks to GitHub as the App`]);
+    return app;
+  }
+
+  /** The server's sealing key: steps get their secret outputs unsealed, so the reconciler cannot run without it. */
+  sealer(command: string): Sealer {
+    if (this.env.secretKey === undefined) {
+      throw new EnvError([
+        `EPHEMERA_SECRET_KEY (or WEBHOOK_SECRET, from which the server derives it when unset) is required: \`${command}\` runs the reconciler, which unseals the secret outputs of setup steps`,
+      ]);
+    }
+    return createSealer(this.env.secretKey);
+  }
+
+  async close(): Promise<void> {
+    const opened = this.opened;
+    this.opened = undefined;
+    await (await opened?.catch(() => undefined))?.close();
+  }
+}

@@ -1,0 +1,3 @@
+import { cliStoreSuite } from "./cli-store.suite.js";
+
+cliStoreSuite("sqlite", () => undefined);
