@@ -36,8 +36,8 @@ export function admissionLimits(operator: OperatorConfig): AdmissionLimits {
 
 /**
  * Settings from the operator config alone, with each repository's file given
- * by `repoConfig` (none by default): for tests, and for the CLI, which has no
- * GitHub client.
+ * by `repoConfig` (none by default): for tests. Not for the CLI: ignoring a
+ * repository's file could switch an environment to another template.
  */
 export function staticSettingsSource(operator: OperatorConfig, repoConfig: (key: EnvKey) => unknown = () => undefined): SettingsSource {
   return {
