@@ -9,5 +9,6 @@ import type { AppEnv } from "./config/env.js";
 export async function createLogger(env: Pick<AppEnv, "logLevel" | "logFormat">): Promise<Logger> {
   const transform = await getTransformStream({ logFormat: env.logFormat });
   transform.pipe(process.stdout);
-  return pino({ name: "ephemera", level: env.logLevel }, transform);
+  // Probot's request log records every header: the admin token and cookies must never reach a log line.
+  return pino({ name: "ephemera", level: env.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] }, transform);
 }

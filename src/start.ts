@@ -8,6 +8,8 @@ import { commandLifecycle } from "./github/command-lifecycle.js";
 import type { BotIdentity } from "./github/github-api.js";
 import { createWriteAccessCheck } from "./github/permissions.js";
 import { appBotIdentity, gitHubWiring } from "./github/wiring.js";
+import { adminApiHandler } from "./http/admin-api.js";
+import { dashboardHandler } from "./http/dashboard.js";
 import { healthHandler } from "./http/health.js";
 import { metricsHandler } from "./http/metrics.js";
 import { Lifecycle } from "./lifecycle/api.js";
@@ -102,6 +104,8 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   };
   server.addHandler(healthHandler(store));
   server.addHandler(metricsHandler(metrics.registry));
+  server.addHandler(dashboardHandler(lifecycle, env.adminToken));
+  server.addHandler(adminApiHandler(lifecycle, env.adminToken));
   await server.load(app);
   await server.start();
   const loaded = probot as Probot | undefined;

@@ -32,6 +32,17 @@ export interface EnvironmentSummary {
   url: string | null;
 }
 
+/**
+ * When the environment entered the admission queue (set when it is created,
+ * and again when a tombstone comes back); else its oldest logged event (the
+ * log keeps the last 50, so for an old environment a lower bound).
+ */
+export function environmentSince(state: EnvironmentState): string | null {
+  const arrivalAt = state.fields.artifacts?.progress?.arrivalAt;
+  if (arrivalAt !== undefined) return new Date(arrivalAt).toISOString();
+  return state.events[0]?.at ?? null;
+}
+
 export interface LifecycleDeps {
   store: StateStore;
   /** Reconciles what is due now; the CLI's `gc` needs it, the webhook handlers do not. */

@@ -1,5 +1,5 @@
 import { formatRelative } from "../../config/duration.js";
-import type { EnvironmentState, EnvironmentSummary, Lifecycle } from "../../lifecycle/api.js";
+import { environmentSince, type EnvironmentSummary, type Lifecycle } from "../../lifecycle/api.js";
 import { repoArg, statusArg } from "../args.js";
 import { positionals, stringOption, type Command } from "../command.js";
 import { repoIdsFor } from "../find-environment.js";
@@ -63,16 +63,6 @@ Options:
 async function listed(lifecycle: Lifecycle, summary: EnvironmentSummary): Promise<ListedEnvironment> {
   const state = await lifecycle.get({ repoId: summary.repoId, pr: summary.pr });
   const { repo, repoId, pr, status, expiresAt, url } = summary;
-  return { repo, repoId, pr, status, expiresAt, url, since: state && since(state) };
+  return { repo, repoId, pr, status, expiresAt, url, since: state && environmentSince(state) };
 }
 
-/**
- * When it entered the admission queue (set when it is created, and again when
- * a tombstone comes back); else its oldest logged event (the log keeps the
- * last 50, so for an old environment this is only a lower bound).
- */
-function since(state: EnvironmentState): string | null {
-  const arrivalAt = state.fields.artifacts?.progress?.arrivalAt;
-  if (arrivalAt !== undefined) return new Date(arrivalAt).toISOString();
-  return state.events[0]?.at ?? null;
-}
