@@ -9,7 +9,7 @@ export function commandLifecycle(lifecycle: Lifecycle, settings: SettingsSource,
     record: (key, intent, deliveryId) => lifecycle.record(key, intent, deliveryId),
     async desired(key) {
       const state = await lifecycle.get(key);
-      return state && { desired: state.desired, maxTtlMs: state.fields.config?.maxTtlMs };
+      return state && { desired: state.desired, maxTtlMs: state.fields.config?.maxTtlMs, expiresAt: state.fields.expires_at };
     },
     async forkPolicy(key, desired) {
       const resolved = desired ? await settings.resolve({ key, desired }) : undefined;

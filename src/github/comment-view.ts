@@ -1,5 +1,6 @@
 import type { Template } from "../config/template-schema.js";
 import type { DesiredState } from "../lifecycle/desired.js";
+import type { Status } from "../lifecycle/environment.js";
 import { isStepDone, targetOf } from "../lifecycle/plan.js";
 import type { EnvFields } from "../store/state-store.js";
 import type { CommentView, StepState } from "./render-comment.js";
@@ -12,6 +13,11 @@ const TORN_DOWN_BECAUSE: Record<string, string> = {
   operator: "an operator tore it down",
   expired: "it expired",
 };
+
+/** Statuses of an environment that exists; `blocked` then says why it is not updated to the head (DESIGN §6: a fork push). */
+const RUNNING: ReadonlySet<Status> = new Set(["provisioning", "ready", "failed"]);
+/** Statuses in which why it was held back no longer matters. */
+const GOING: ReadonlySet<Status> = new Set(["tearing_down", "deleted"]);
 
 export interface CommentViewInput {
   pr: number;
@@ -41,7 +47,11 @@ export function commentView({ pr, fields, desired, template, now }: CommentViewI
   if (fields.expires_at !== undefined && status !== "deleted") view.expiresAt = fields.expires_at;
   if (artifacts?.error !== undefined && status === "failed") view.error = artifacts.error;
   if (artifacts?.queuePosition !== undefined && status === "queued") view.queuePosition = artifacts.queuePosition;
-  if (artifacts?.blocked !== undefined && status !== "deleted") view.notCreatedReason = artifacts.blocked;
+  if (artifacts?.blocked !== undefined && !GOING.has(status)) {
+    // An environment that exists and is held back keeps running as it was: it is not "not created".
+    if (RUNNING.has(status)) view.heldReason = artifacts.blocked;
+    else view.notCreatedReason = artifacts.blocked;
+  }
   if (status === "deleted") view.tornDownReason = TORN_DOWN_BECAUSE[desired?.closeReason ?? "closed"] ?? "it was torn down";
   return view;
 }

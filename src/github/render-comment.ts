@@ -38,6 +38,12 @@ export interface CommentView {
    * `configErrors`, takes precedence over `status`.
    */
   notCreatedReason?: string;
+  /**
+   * Why an environment that exists is not updated to the head (a fork's
+   * push nobody approved yet, a config that became invalid), in words for
+   * the PR like `notCreatedReason`; shown under its status, which it keeps.
+   */
+  heldReason?: string;
   /** `.github/ephemera.yml` did not validate, as `resolveRepoSettings` says: nothing was provisioned. */
   configErrors?: readonly string[];
   /** In words for the PR, like `notCreatedReason`: "the PR was closed". */
@@ -85,6 +91,7 @@ export function renderComment(view: CommentView): string {
     stickyMarker(view.pr),
     `### ${notCreated ? "⏸️ Preview environment: not created" : headline(view)}`,
     view.notCreatedReason === undefined ? "" : escapeProse(view.notCreatedReason),
+    view.heldReason === undefined ? "" : `⏸️ ${escapeProse(view.heldReason)}`,
     view.configErrors === undefined ? "" : configErrorsText(view.configErrors),
     lines(facts),
     view.steps.length === 0 ? "" : stepsText(view.steps),
@@ -117,7 +124,7 @@ export type CommandReply =
   /** Unknown command, bad duration, extra arguments: `parseCommand`'s reason. */
   | { kind: "invalid"; reason: string }
   | { kind: "no-permission"; verb: Verb }
-  /** `/preview extend` could not move the expiry: it is at the template's cap already. */
+  /** `/preview extend <d>` asked for more than the template's maxTtl; `expiresAt` is the environment's expiry, unchanged. */
   | { kind: "over-cap"; maxTtlMs: number; expiresAt: string; now: string };
 
 /** The reply to a slash-command: the help, or why it was refused. */

@@ -27,11 +27,14 @@ export async function reply({ octokit, owner, repo, issueNumber, body }: ReplyPa
 
 /**
  * Reacts to a command comment: `+1` when done, `confused` when refused.
- * Idempotent on GitHub's side (an existing reaction answers 200). Throws
- * `GitHubGoneError` when the comment was deleted meanwhile.
+ * Idempotent on GitHub's side: a reaction our bot had made already answers
+ * 200 instead of 201, which this returns as "existing" (the comment was
+ * answered before, by an earlier delivery of it). Throws `GitHubGoneError`
+ * when the comment was deleted meanwhile.
  */
-export async function react({ octokit, owner, repo, commentId, content }: ReactParams): Promise<void> {
-  await orGone("comment", `${owner}/${repo} comment ${commentId}`, () =>
+export async function react({ octokit, owner, repo, commentId, content }: ReactParams): Promise<"created" | "existing"> {
+  const { status } = await orGone("comment", `${owner}/${repo} comment ${commentId}`, () =>
     octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content }),
   );
+  return status === 200 ? "existing" : "created";
 }

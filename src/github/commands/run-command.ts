@@ -11,7 +11,7 @@ import type { ParsedCommand } from "./parse-command.js";
 /** What a command needs from the lifecycle: record an intent, and read what is known of the PR. */
 export interface CommandLifecycle {
   record(key: EnvKey, intent: Intent, deliveryId?: string): Promise<"recorded" | "duplicate">;
-  desired(key: EnvKey): Promise<{ desired: DesiredState | undefined; maxTtlMs: number | undefined } | null>;
+  desired(key: EnvKey): Promise<{ desired: DesiredState | undefined; maxTtlMs: number | undefined; expiresAt: string | undefined } | null>;
   /** The fork policy in force for the repository (its file may only make it stricter). */
   forkPolicy(key: EnvKey, desired: DesiredState | undefined): Promise<"never" | "approve" | "always">;
 }
@@ -56,9 +56,13 @@ export async function runCommand(request: CommandRequest, deps: CommandDeps): Pr
     await react({ ...request.target, commentId: request.commentId, content: "+1" });
     return;
   }
+  // Nothing is recorded for a reply, so the reaction is what makes it happen once: it goes first, and GitHub
+  // says whether it was there already (a redelivered command). A reply that fails after the reaction (or a
+  // process that dies between the two) is lost rather than posted twice; the reaction still tells the commenter.
+  const reaction = await react({ ...request.target, commentId: request.commentId, content: "help" in outcome ? "+1" : "confused" });
+  if (reaction === "existing") return;
   const body = renderCommandReply("help" in outcome ? { kind: "help" } : outcome.refusal);
   await reply({ ...request.target, issueNumber: request.key.pr, body });
-  await react({ ...request.target, commentId: request.commentId, content: "help" in outcome ? "+1" : "confused" });
   deps.log.info({ ...request.key, author: request.author, outcome: "help" in outcome ? "help" : outcome.refusal.kind }, "command answered");
 }
 
@@ -86,9 +90,9 @@ async function decide(request: CommandRequest, deps: CommandDeps): Promise<Outco
 async function extendOutcome({ key, at, author, command }: CommandRequest, deps: CommandDeps): Promise<Outcome> {
   const durationMs = command.kind === "command" ? command.durationMs : undefined;
   const known = await deps.lifecycle.desired(key);
-  if (known?.maxTtlMs !== undefined && durationMs !== undefined && durationMs > known.maxTtlMs) {
-    const now = Date.parse(at);
-    return { refusal: { kind: "over-cap", maxTtlMs: known.maxTtlMs, expiresAt: new Date(now + known.maxTtlMs).toISOString(), now: at } };
+  if (known?.maxTtlMs !== undefined && known.expiresAt !== undefined && durationMs !== undefined && durationMs > known.maxTtlMs) {
+    // The reply says when the environment does expire: the refusal leaves that as it is.
+    return { refusal: { kind: "over-cap", maxTtlMs: known.maxTtlMs, expiresAt: known.expiresAt, now: at } };
   }
   return { intents: [durationMs === undefined ? { type: "extend", at, actor: author } : { type: "extend", at, byMs: durationMs, actor: author }] };
 }

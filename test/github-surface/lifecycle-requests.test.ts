@@ -1,0 +1,183 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { testAppCredentials } from "../helpers/app-credentials.js";
+import { startInProcessApp, type InProcessApp } from "../helpers/in-process-app.js";
+import { NOCK_GITHUB_ENV, NockGitHub, type NockRequest } from "../helpers/nock-github.js";
+import { prCommentEvent, pullRequestEvent, type PrScenario } from "../helpers/pr-events.js";
+import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/wait-for.js";
+import { DEPLOY_STEP, sha } from "./surface-world.js";
+
+/**
+ * A PR's whole life (open, three pushes, extend, close) through real webhook
+ * payloads, with nock at the GitHub boundary and a real Redis behind, and
+ * every GitHub request asserted: which, how many, in what order, per event.
+ * Each phase ends once GitHub shows its outcome; the last one then waits
+ * for silence, so a request that came late would be seen.
+ */
+
+const credentials = testAppCredentials();
+const scenario: PrScenario = { repoId: 6701, owner: "octo", name: "shop", installationId: 77, pr: 42 };
+const key = { repoId: scenario.repoId, pr: scenario.pr };
+const HOUR = 3_600_000;
+
+describe("a PR's whole life, request by request (nock)", () => {
+  let gh: NockGitHub;
+  let redis: PrivateRedis;
+  let app: InProcessApp;
+  const phases: Array<[string, NockRequest[]]> = [];
+  let clock = Date.now() - 60_000;
+  const tick = () => new Date((clock += 1000));
+
+  beforeAll(async () => {
+    gh = new NockGitHub({ owner: "octo", name: "shop", installationId: 77, pr: 42, permissions: { maintainer: "write" } });
+    redis = await startPrivateRedis();
+    app = await startInProcessApp({
+      credentials,
+      github: NOCK_GITHUB_ENV,
+      redisUrl: redis.url,
+      keyPrefix: "nock:",
+      operatorConfig: stringify({ templates: { default: { ttl: "4h", maxTtl: "2d", steps: [DEPLOY_STEP] } } }),
+    });
+    // Start-up asks who the App is and for failed deliveries (resync finds nothing to compare yet), in no set order.
+    await waitFor(() => ["/app", "/app/hook/deliveries"].every((route) => gh.requests.some((request) => request.route === route)), () => app.output());
+    phases.push(["start-up", gh.requests.splice(0)]);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await redis?.stop();
+    gh?.dispose();
+    console.log("GitHub requests per event (nock; method route: count):");
+    for (const [name, requests] of phases) console.log(`  ${name}: ${JSON.stringify(gh.countsByRoute(requests))}`);
+  });
+
+  async function send(event: string, payload: object): Promise<void> {
+    expect((await app.deliver(event, payload)).status, app.output()).toBe(200);
+  }
+
+  /** One step of the life: what it sent GitHub, once `shown` says GitHub shows its outcome. */
+  async function phase(name: string, act: () => Promise<void>, shown: () => Promise<boolean> | boolean): Promise<string[]> {
+    gh.requests.splice(0);
+    await act();
+    await waitFor(shown, () => `${app.output()}\n${JSON.stringify(gh.requests.map(({ method, path }) => `${method} ${path}`), null, 1)}`);
+    const requests = gh.requests.splice(0);
+    phases.push([name, requests]);
+    expect(gh.unmatched).toEqual([]);
+    return requests.map(({ method, route }) => `${method} ${route}`);
+  }
+
+  const snapshot = () => app.store.load(key);
+  const sticky = () => gh.comments.find((comment) => comment.body.startsWith("<!-- ephemera:env:pr-42 -->"));
+  const lastState = (headSha: string) => gh.deployments.find((deployment) => deployment.sha === headSha)?.statuses.at(-1)?.state;
+  /** Ready for `headSha`, and the PR shows it: its deployment succeeded, the ids GitHub gave are in the store. */
+  const readyFor = (headSha: string) => async () => {
+    const current = await snapshot();
+    return (
+      current?.fields.status === "ready" &&
+      current.inbox.length === 0 &&
+      current.fields.artifacts?.deployments[headSha] !== undefined &&
+      lastState(headSha) === "success" &&
+      sticky()?.body.includes(`\`${headSha.slice(0, 7)}\``) === true
+    );
+  };
+
+  /**
+   * The notifier folds the changes of one second into one update (DESIGN §5),
+   * so a quick step's "setting up" folds into "ready". On a loaded machine
+   * the first update may come while the step still runs: then the PR shows
+   * "setting up" first, at the cost of one more edit and one more status
+   * (tearing down, of one more edit). Either way the requests are exactly these.
+   */
+  const SHOWN_AGAIN = ["PATCH /repos/octo/shop/issues/comments/{id}", "POST /repos/octo/shop/deployments/{id}/statuses"];
+  const expectFoldedOrShownTwice = (actual: string[], folded: string[], shownTwice: string[]) => {
+    expect([folded, shownTwice]).toContainEqual(actual);
+  };
+  const OPENED = [
+    "POST /app/installations/77/access_tokens",
+    "GET /repos/octo/shop/contents/{path*}",
+    "GET /repos/octo/.github/contents/{path*}",
+    "GET /repos/octo/shop/issues/42/comments",
+    "POST /repos/octo/shop/issues/42/comments",
+    "GET /repos/octo/shop/deployments",
+    "POST /repos/octo/shop/deployments",
+    "POST /repos/octo/shop/deployments/{id}/statuses",
+  ];
+  const UPDATE_FOR_NEW_HEAD = [
+    "PATCH /repos/octo/shop/issues/comments/{id}",
+    "GET /repos/octo/shop/deployments",
+    "POST /repos/octo/shop/deployments",
+    "POST /repos/octo/shop/deployments/{id}/statuses",
+  ];
+
+  it("creates one comment and edits it, one deployment per sha, and leaves every deployment inactive", async () => {
+    expect(phases[0]?.[1].map(({ method, route, auth }) => `${method} ${route} (${auth})`).sort()).toEqual([
+      "GET /app (app)",
+      "GET /app/hook/deliveries (app)",
+    ]);
+
+    const opened = await phase(
+      "pull_request.opened",
+      () => send("pull_request", pullRequestEvent(scenario, "opened", { sha: sha(1), at: tick() })),
+      readyFor(sha(1)),
+    );
+    expectFoldedOrShownTwice(opened, OPENED, [...OPENED, ...SHOWN_AGAIN]);
+
+    for (const n of [2, 3, 4]) {
+      const pushed = await phase(
+        "pull_request.synchronize",
+        () => send("pull_request", pullRequestEvent(scenario, "synchronize", { sha: sha(n), at: tick() })),
+        readyFor(sha(n)),
+      );
+      expectFoldedOrShownTwice(pushed, UPDATE_FOR_NEW_HEAD, [...UPDATE_FOR_NEW_HEAD, ...SHOWN_AGAIN]);
+    }
+
+    const before = Date.parse((await snapshot())?.fields.expires_at ?? "");
+    const extendedTo = new Date(before + 2 * HOUR).toISOString().slice(0, 16).replace("T", " ");
+    const extended = await phase(
+      "issue_comment.created (/preview extend 2h)",
+      () => send("issue_comment", prCommentEvent(scenario, "/preview extend 2h", { login: "maintainer", at: tick(), id: 5001 })),
+      () => sticky()?.body.includes(`**Expires:** ${extendedTo} UTC`) === true,
+    );
+    expect(extended).toEqual([
+      "GET /repos/octo/shop/collaborators/{user}/permission",
+      "POST /repos/octo/shop/issues/comments/{id}/reactions",
+      "PATCH /repos/octo/shop/issues/comments/{id}",
+    ]);
+    expect(Date.parse((await snapshot())?.fields.expires_at ?? "")).toBe(before + 2 * HOUR);
+    expect(gh.reactions).toEqual([{ commentId: 5001, content: "+1" }]);
+
+    const closed = await phase(
+      "pull_request.closed",
+      () => send("pull_request", pullRequestEvent(scenario, "closed", { sha: sha(4), at: tick() })),
+      async () => (await snapshot())?.fields.status === "deleted" && gh.deployments.every((deployment) => deployment.statuses.at(-1)?.state === "inactive"),
+    );
+    const TORN_DOWN = [
+      "PATCH /repos/octo/shop/issues/comments/{id}",
+      "GET /repos/octo/shop/deployments",
+      ...[1, 2, 3, 4].flatMap(() => ["GET /repos/octo/shop/deployments/{id}/statuses", "POST /repos/octo/shop/deployments/{id}/statuses"]),
+    ];
+    expectFoldedOrShownTwice(closed, TORN_DOWN, ["PATCH /repos/octo/shop/issues/comments/{id}", ...TORN_DOWN]);
+
+    // Nothing more comes once it is all shown (the coalescing window is 1 s).
+    await sleep(1500);
+    expect(gh.requests.map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    expect(gh.unmatched).toEqual([]);
+
+    // What GitHub shows in the end: one comment, edited in place; one deployment per sha, each inactive.
+    expect(gh.comments).toHaveLength(1);
+    expect(sticky()?.body).toContain("🗑️ Preview environment: torn down");
+    expect(gh.deployments.map((deployment) => deployment.sha)).toEqual([1, 2, 3, 4].map(sha));
+    for (const deployment of gh.deployments) {
+      expect([["success", "inactive"], ["in_progress", "success", "inactive"]]).toContainEqual(deployment.statuses.map((status) => status.state));
+    }
+    expect(gh.deployments[0]?.request).toMatchObject({
+      environment: "preview/pr-42",
+      transient_environment: true,
+      production_environment: false,
+      auto_merge: false,
+      required_contexts: [],
+    });
+    expect(gh.deployments[3]?.statuses.at(-2)).toMatchObject({ state: "success", environment_url: "http://127.0.0.1:9/pr-42" });
+  });
+});
