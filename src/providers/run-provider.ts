@@ -14,6 +14,8 @@ import {
   type StepOutcome,
   type StepSpec,
 } from "./provider.js";
+import { parseOutputFile } from "./output-file.js";
+import { OutputTail, secretValues } from "./output-tail.js";
 
 /**
  * `run` steps: the operator's command under `/bin/sh -c`. Nothing from a PR
@@ -36,7 +38,6 @@ import {
 const INHERITED_VARIABLES = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "SHELL"] as const;
 /** A step with no `timeout` must still end, or it would hold its environment forever. */
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
-const MASK = "***";
 
 export interface RunProviderOptions {
   /** The operator config file's directory: commands run there. */
@@ -194,53 +195,6 @@ function runInOwnGroup(params: {
   });
 }
 
-/**
- * The last `limit` bytes of a step's output with the values of secrets
- * masked. When the window begins inside a secret, the visible end of that
- * secret is dropped too.
- */
-class OutputTail {
-  private buffer = Buffer.alloc(0);
-  private truncated = false;
-
-  constructor(
-    private readonly limit: number,
-    private readonly secrets: readonly string[],
-  ) {}
-
-  push(chunk: Buffer): void {
-    this.buffer = Buffer.concat([this.buffer, chunk]);
-    if (this.buffer.length > this.limit) {
-      this.buffer = this.buffer.subarray(this.buffer.length - this.limit);
-      this.truncated = true;
-    }
-  }
-
-  text(): string {
-    let text = this.buffer.toString("utf8");
-    for (const secret of this.secrets) text = text.replaceAll(secret, MASK);
-    if (!this.truncated) return text;
-    const cut = Math.max(0, ...this.secrets.map((secret) => endOverlap(secret, text)));
-    return `[…]${text.slice(cut)}`;
-  }
-}
-
-/** The length of the longest proper suffix of `secret` that `text` starts with. */
-function endOverlap(secret: string, text: string): number {
-  for (let length = secret.length - 1; length > 0; length -= 1) {
-    if (text.startsWith(secret.slice(-length))) return length;
-  }
-  return 0;
-}
-
-/** Longest first: a secret that contains another (a URL with its password) is hidden whole. */
-function secretValues(secrets: OutputsByStep): string[] {
-  return Object.values(secrets)
-    .flatMap((values) => Object.values(values))
-    .filter((value) => value !== "")
-    .sort((a, b) => b.length - a.length);
-}
-
 function readOutputs(step: StepSpec, text: string): Record<string, string> {
   try {
     return parseOutputFile(text);
@@ -252,32 +206,4 @@ function readOutputs(step: StepSpec, text: string): Record<string, string> {
       terminal: true,
     });
   }
-}
-
-/**
- * The GitHub Actions output file format: `name=value` lines, and
- * `name<<DELIMITER` … `DELIMITER` for multi-line values. Blank lines are
- * skipped; a later value for the same name wins.
- */
-export function parseOutputFile(text: string): Record<string, string> {
-  const outputs = new Map<string, string>();
-  const lines = text.split(/\r?\n/);
-  for (let index = 0; index < lines.length; index += 1) {
-    const line = lines[index] ?? "";
-    if (line === "") continue;
-    const equals = line.indexOf("=");
-    const heredoc = line.indexOf("<<");
-    if (equals > 0 && (heredoc < 0 || equals < heredoc)) {
-      outputs.set(line.slice(0, equals), line.slice(equals + 1));
-      continue;
-    }
-    const delimiter = line.slice(heredoc + 2);
-    if (heredoc <= 0 || delimiter === "") throw new Error(`line ${index + 1}: expected "name=value" or "name<<DELIMITER"`);
-    const end = lines.indexOf(delimiter, index + 1);
-    if (end < 0) throw new Error(`line ${index + 1}: no closing "${delimiter}" line`);
-    outputs.set(line.slice(0, heredoc), lines.slice(index + 1, end).join("\n"));
-    index = end;
-  }
-  // A Map then `fromEntries`, so a name like `__proto__` is only a name.
-  return Object.fromEntries(outputs);
 }

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StepAbortedError, StepFailedError, type StepContext, type StepSpec } from "../../src/providers/provider.js";
-import { parseOutputFile, RunProvider, type RunProviderOptions } from "../../src/providers/run-provider.js";
+import { parseOutputFile } from "../../src/providers/output-file.js";
+import { RunProvider, type RunProviderOptions } from "../../src/providers/run-provider.js";
 
 let cwd: string;
 
