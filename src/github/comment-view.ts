@@ -2,6 +2,7 @@ import type { Template } from "../config/template-schema.js";
 import type { DesiredState } from "../lifecycle/desired.js";
 import type { Status } from "../lifecycle/environment.js";
 import { isStepDone, targetOf } from "../lifecycle/plan.js";
+import { invalidConfigProblems } from "../lifecycle/settings.js";
 import type { EnvFields } from "../store/state-store.js";
 import type { CommentView, StepState } from "./render-comment.js";
 
@@ -48,8 +49,10 @@ export function commentView({ pr, fields, desired, template, now }: CommentViewI
   if (artifacts?.error !== undefined && status === "failed") view.error = artifacts.error;
   if (artifacts?.queuePosition !== undefined && status === "queued") view.queuePosition = artifacts.queuePosition;
   if (artifacts?.blocked !== undefined && !GOING.has(status)) {
+    const problems = invalidConfigProblems(artifacts.blocked);
     // An environment that exists and is held back keeps running as it was: it is not "not created".
-    if (RUNNING.has(status)) view.heldReason = artifacts.blocked;
+    if (RUNNING.has(status)) view.heldReason = problems ? `.github/ephemera.yml is not valid: ${problems.join("; ")}` : artifacts.blocked;
+    else if (problems) view.configErrors = problems;
     else view.notCreatedReason = artifacts.blocked;
   }
   if (status === "deleted") view.tornDownReason = TORN_DOWN_BECAUSE[desired?.closeReason ?? "closed"] ?? "it was torn down";

@@ -5,6 +5,7 @@ import { FencedError } from "./errors.js";
 import { Iteration, type EnvRun, type Next } from "./iteration.js";
 import { Leases } from "./leases.js";
 import { lifecycleEvent } from "./notifier.js";
+import { invalidConfigReason } from "./settings.js";
 import { advanceSetup } from "./setup.js";
 import { tearDown } from "./teardown.js";
 
@@ -74,7 +75,7 @@ async function advance(it: Iteration): Promise<Next> {
  */
 async function refuseInvalidConfig(it: Iteration, problems: string[]): Promise<Next> {
   const { engine, assessment } = it;
-  const reason = `.github/ephemera.yml is not valid: ${problems.join("; ")}`;
+  const reason = invalidConfigReason(problems);
   const artifacts = { deployments: {}, outputs: {}, ...it.fields.artifacts, blocked: reason };
   const unchanged = it.fields.artifacts?.blocked === reason;
   const created = it.status !== "new" && it.status !== "deleted" && it.status !== "pending";

@@ -16,6 +16,23 @@ export interface EnvSettings extends RepoSettings {
   limits: AdmissionLimits;
 }
 
+const INVALID_CONFIG = ".github/ephemera.yml is not valid:";
+
+/**
+ * Why an environment is blocked by an invalid repository file, as kept in
+ * `artifacts.blocked`: one problem a line (each is one line by design), so
+ * the PR can show them as a list.
+ */
+export function invalidConfigReason(problems: readonly string[]): string {
+  return [INVALID_CONFIG, ...problems].join("\n");
+}
+
+/** The problems back from a `blocked` reason, or undefined when it is another reason. */
+export function invalidConfigProblems(reason: string): string[] | undefined {
+  const [head, ...problems] = reason.split("\n");
+  return head === INVALID_CONFIG ? problems : undefined;
+}
+
 /** `problems` are the repository config's validation errors, shown on the PR; nothing is provisioned. */
 export type SettingsResolution = { ok: true; settings: EnvSettings } | { ok: false; problems: string[] };
 

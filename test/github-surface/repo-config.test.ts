@@ -24,10 +24,11 @@ describe("a repository's .github/ephemera.yml", () => {
 
     const body = pr.sticky()?.body ?? "";
     expect(body).toContain("### ⏸️ Preview environment: not created");
-    expect(body).toContain("\\.github/ephemera\\.yml is not valid: ttl: 9d is longer than the template's maxTtl \\(2d\\); ");
-    expect(body).toContain('policy\\.forks: "always" is looser than the operator\'s "approve"');
+    expect(body).toContain("`.github/ephemera.yml` is not valid, so nothing was provisioned:");
+    expect(body).toContain("\n- ttl: 9d is longer than the template's maxTtl \\(2d\\)\n");
+    expect(body).toContain('\n- policy\\.forks: "always" is looser than the operator\'s "approve"');
     const snapshot = await pr.snapshot();
-    expect(snapshot?.fields.artifacts?.blocked).toMatch(/^\.github\/ephemera\.yml is not valid: ttl: 9d .*; policy\.forks: "always" /);
+    expect(snapshot?.fields.artifacts?.blocked).toMatch(/^\.github\/ephemera\.yml is not valid:\nttl: 9d .*\npolicy\.forks: "always" /);
     expect(snapshot?.fields.checkpoints ?? {}).toEqual({});
     expect(pr.stepRuns()).toEqual([]);
     expect(world.gh.deploymentsOf(pr.fullName)).toEqual([]);
