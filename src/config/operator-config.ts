@@ -52,6 +52,11 @@ export function parseOperatorConfig(text: string, sourceName: string): OperatorC
 }
 
 /** The configuration in force when the operator has no config file. */
+/** The operator's template called `name`, if there is one (an own key: `toString` is not a template). */
+export function templateNamed(operator: OperatorConfig, name: string): OperatorConfig["templates"][string] | undefined {
+  return Object.hasOwn(operator.templates, name) ? operator.templates[name] : undefined;
+}
+
 export function builtInOperatorConfig(): OperatorConfig {
   return parseOperatorConfig("", "built-in configuration");
 }

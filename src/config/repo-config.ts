@@ -2,7 +2,7 @@ import { z } from "zod";
 import { show, validate } from "./config-error.js";
 import { formatDuration } from "./duration.js";
 import { durationField, strictObject } from "./fields.js";
-import type { OperatorConfig } from "./operator-config.js";
+import { templateNamed, type OperatorConfig } from "./operator-config.js";
 import { applyRepoPolicy, repoPolicySchema, type Policy } from "./policy.js";
 import type { Template } from "./template-schema.js";
 
@@ -46,7 +46,7 @@ export function resolveRepoSettings(operator: OperatorConfig, rawRepoConfig: unk
   const repo = parsed.value;
 
   const templateName = repo.template ?? DEFAULT_TEMPLATE;
-  const template = Object.hasOwn(operator.templates, templateName) ? operator.templates[templateName] : undefined;
+  const template = templateNamed(operator, templateName);
   if (template === undefined) return { ok: false, errors: [unknownTemplate(repo.template, operator)] };
 
   const errors: string[] = [];

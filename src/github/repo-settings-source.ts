@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from "probot";
-import type { OperatorConfig } from "../config/operator-config.js";
+import { templateNamed, type OperatorConfig } from "../config/operator-config.js";
 import { resolveRepoSettings } from "../config/repo-config.js";
 import { admissionLimits, type SettingsResolution, type SettingsSource } from "../lifecycle/settings.js";
 
@@ -50,7 +50,7 @@ export function repoSettingsSource(deps: RepoSettingsSourceDeps): SettingsSource
       if (!result.ok) return { ok: false, problems: result.errors };
       return { ok: true, settings: { ...result.settings, limits: admissionLimits(deps.operator) } };
     },
-    template: (name) => (Object.hasOwn(deps.operator.templates, name) ? deps.operator.templates[name] : undefined),
+    template: (name) => templateNamed(deps.operator, name),
   };
 }
 

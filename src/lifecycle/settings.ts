@@ -1,4 +1,4 @@
-import type { OperatorConfig } from "../config/operator-config.js";
+import { templateNamed, type OperatorConfig } from "../config/operator-config.js";
 import { resolveRepoSettings, type RepoSettings } from "../config/repo-config.js";
 import type { Template } from "../config/template-schema.js";
 import type { AdmissionLimits } from "../store/state-store.js";
@@ -63,6 +63,6 @@ export function staticSettingsSource(operator: OperatorConfig, repoConfig: (key:
       if (!result.ok) return { ok: false, problems: result.errors };
       return { ok: true, settings: { ...result.settings, limits: admissionLimits(operator) } };
     },
-    template: (name) => (Object.hasOwn(operator.templates, name) ? operator.templates[name] : undefined),
+    template: (name) => templateNamed(operator, name),
   };
 }
