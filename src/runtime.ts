@@ -27,7 +27,7 @@ export interface Runtime {
 const DEFAULT_CONFIG_PATH = "./ephemera.config.yml";
 
 /** The settings a runtime is made from; the server's `AppEnv` and the CLI's `CliEnv` both have them. */
-export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "redisUrl" | "keyPrefix" | "dataDir">;
+export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "postgresPrefix" | "redisUrl" | "keyPrefix" | "dataDir">;
 
 /**
  * Loads the operator config (EPHEMERA_CONFIG, or ./ephemera.config.yml when
@@ -44,7 +44,7 @@ export async function openRuntime(env: RuntimeEnv, log: Logger): Promise<Runtime
   }
   const providerLog = log.child({ name: "providers" });
   const run = new RunProvider({ cwd: existsSync(configPath) ? dirname(configPath) : process.cwd() });
-  const postgres = env.postgresUrl ? new PostgresProvider({ adminUrl: env.postgresUrl, log: providerLog }) : undefined;
+  const postgres = env.postgresUrl ? new PostgresProvider({ adminUrl: env.postgresUrl, prefix: env.postgresPrefix, log: providerLog }) : undefined;
   const store = openStore(env, log);
   return {
     operator,

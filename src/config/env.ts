@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InvalidDurationError, parseDuration } from "./duration.js";
+import { DEFAULT_POSTGRES_PREFIX, POSTGRES_PREFIX_PATTERN } from "../providers/postgres-provider.js";
 
 /**
  * Start-up configuration from environment variables (DESIGN §2). `readEnv`
@@ -87,6 +88,17 @@ const envSchema = z.object({
   }),
   /** Admin connection for the postgres provider. */
   EPHEMERA_POSTGRES_URL: urlWithProtocols(["postgres:", "postgresql:"], "postgres://user@host:5432/db"),
+  /**
+   * Names of the postgres provider's databases and roles start with it; the
+   * orphan audit removes only names under it, so two installs sharing one
+   * PostgreSQL need different prefixes.
+   */
+  EPHEMERA_POSTGRES_PREFIX: z
+    .string()
+    .default(DEFAULT_POSTGRES_PREFIX)
+    .refine((value) => POSTGRES_PREFIX_PATTERN.test(value), {
+      message: 'must be lower-case letters, digits and "_", start with a letter, end with "_", at most 24 characters (e.g. eph_staging_)',
+    }),
   /** How often each replica compares its environments with GitHub's open PRs. */
   EPHEMERA_RESYNC_INTERVAL: durationVariable("10m"),
   /** How often each replica asks GitHub to redeliver failed webhook deliveries. */
@@ -115,6 +127,7 @@ export interface AppEnv {
   dataDir: string;
   adminToken: string | undefined;
   postgresUrl: string | undefined;
+  postgresPrefix: string;
   secretKey: string;
   /** Background jobs (DESIGN §8), in ms. */
   intervals: { resyncMs: number; redeliveryMs: number; auditMs: number };
@@ -195,6 +208,7 @@ function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string
     dataDir: value.EPHEMERA_DATA_DIR,
     adminToken: value.EPHEMERA_ADMIN_TOKEN,
     postgresUrl: value.EPHEMERA_POSTGRES_URL,
+    postgresPrefix: value.EPHEMERA_POSTGRES_PREFIX,
     intervals: {
       resyncMs: value.EPHEMERA_RESYNC_INTERVAL,
       redeliveryMs: value.EPHEMERA_REDELIVERY_INTERVAL,

@@ -40,7 +40,8 @@ export const postgresWithSchema = z
  * parse another prefix's names (`eph_` never reads `eph_7_12_pr3`); at most
  * 24 characters, so a name with two 16-digit ids still fits PostgreSQL's 63.
  */
-const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,22}_$/;
+export const POSTGRES_PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,22}_$/;
+export const DEFAULT_POSTGRES_PREFIX = "eph_";
 
 /** SQLSTATEs a retry cannot fix: the template database is missing, the admin lacks a privilege. */
 const TERMINAL_CODES = new Set(["3D000", "42501"]);
@@ -96,8 +97,8 @@ export class PostgresProvider implements Provider, ResourceOwner {
   private readonly pool: pg.Pool;
 
   constructor(options: PostgresProviderOptions) {
-    this.prefix = options.prefix ?? "eph_";
-    if (!PREFIX_PATTERN.test(this.prefix)) {
+    this.prefix = options.prefix ?? DEFAULT_POSTGRES_PREFIX;
+    if (!POSTGRES_PREFIX_PATTERN.test(this.prefix)) {
       throw new Error(`postgres name prefix "${this.prefix}" must be lower-case letters, digits and "_", start with a letter, end with "_", at most 24 characters`);
     }
     // The prefix holds no regular-expression metacharacters (checked above).

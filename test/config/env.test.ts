@@ -25,6 +25,7 @@ describe("readEnv", () => {
       redisUrl: undefined,
       keyPrefix: "ephemera:",
       dataDir: "./data",
+      postgresPrefix: "eph_",
       logLevel: "info",
     });
   });
@@ -48,6 +49,8 @@ describe("readEnv", () => {
     [{ GHE_HOST: "https://github.example.com" }, /^GHE_HOST must be a host name/],
     [{ EPHEMERA_KEY_PREFIX: "a{b}:" }, /^EPHEMERA_KEY_PREFIX must not contain braces/],
     [{ EPHEMERA_POSTGRES_URL: "mysql://x" }, /^EPHEMERA_POSTGRES_URL is not a valid URL/],
+    [{ EPHEMERA_POSTGRES_PREFIX: "Eph-" }, /^EPHEMERA_POSTGRES_PREFIX must be lower-case letters/],
+    [{ EPHEMERA_POSTGRES_PREFIX: "eph" }, /^EPHEMERA_POSTGRES_PREFIX must be lower-case letters/],
     [{ EPHEMERA_ADMIN_TOKEN: "short" }, /^EPHEMERA_ADMIN_TOKEN must be at least 16/],
   ])("names the variable and the problem: %j", (override, expected) => {
     const problems = problemsOf({ ...minimal, ...override });

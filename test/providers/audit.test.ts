@@ -1,8 +1,14 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readEnv } from "../../src/config/env.js";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
 import { auditOrphans } from "../../src/providers/audit.js";
 import { PostgresProvider } from "../../src/providers/postgres-provider.js";
 import type { OwnedResource, ProviderLogger, ResourceOwner, StepContext } from "../../src/providers/provider.js";
+import { openRuntime } from "../../src/runtime.js";
 import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
 
 const REPO_ID = 777;
@@ -21,7 +27,7 @@ afterAll(async () => {
   await db.dispose();
 });
 
-async function createEnvironment(pr: number): Promise<void> {
+async function createEnvironment(pr: number, provider = postgres): Promise<void> {
   const ctx: StepContext = {
     repo: "octo/app",
     repoId: REPO_ID,
@@ -35,7 +41,7 @@ async function createEnvironment(pr: number): Promise<void> {
     signal: new AbortController().signal,
     log,
   };
-  await postgres.create({ name: "database", uses: "postgres" }, ctx);
+  await provider.create({ name: "database", uses: "postgres" }, ctx);
 }
 
 async function databases(): Promise<string[]> {
@@ -85,6 +91,33 @@ describe("auditOrphans against PostgreSQL", () => {
     expect(left).toEqual(expect.arrayContaining([nameOf(2), db.foreignName, `${db.prefix}seed`]));
     const { rowCount } = await db.admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [nameOf(1)]);
     expect(rowCount).toBe(0);
+  });
+});
+
+describe("two installs sharing one PostgreSQL (EPHEMERA_POSTGRES_PREFIX)", () => {
+  it("audits only the names under its own prefix", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ephemera-audit-"));
+    // Each install as the server builds it: from its environment variables, with a store of its own.
+    const install = (prefix: string) =>
+      openRuntime(
+        readEnv({ APP_ID: "1", PRIVATE_KEY: "unused", WEBHOOK_SECRET: "s", EPHEMERA_DATA_DIR: join(dataDir, prefix), EPHEMERA_POSTGRES_URL: db.adminUrl, EPHEMERA_POSTGRES_PREFIX: prefix }),
+        pino({ level: "silent" }),
+      );
+    const staging = await install(`${db.prefix}staging_`);
+    const production = await install(`${db.prefix}prod_`);
+    try {
+      const [stagingOwner, productionOwner] = [staging.owners[0] as PostgresProvider, production.owners[0] as PostgresProvider];
+      await createEnvironment(41, stagingOwner);
+      await createEnvironment(41, productionOwner);
+      // Neither store knows either environment: to each install, only its own is an orphan.
+      const report = await auditOrphans({ owners: staging.owners, isClaimed: async () => false, dryRun: false, log });
+      expect(report.removed.map((resource) => resource.name)).toEqual([`${db.prefix}staging_${REPO_ID}_pr41`, `${db.prefix}staging_${REPO_ID}_pr41`]);
+      expect(await databases()).toContain(`${db.prefix}prod_${REPO_ID}_pr41`);
+    } finally {
+      await staging.close();
+      await production.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
