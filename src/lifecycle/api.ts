@@ -50,6 +50,8 @@ export interface LifecycleDeps {
   now?: () => number;
   /** How long a delivery id is remembered (and the inbox's store TTL); default: the tombstone retention. */
   intentTtlMs?: number;
+  /** Told of every intent recorded (not of duplicates): the server pokes its reconciler. */
+  onRecorded?: (key: EnvKey) => void;
 }
 
 export class Lifecycle {
@@ -60,9 +62,11 @@ export class Lifecycle {
   }
 
   /** Records an intent; a repeated delivery id changes nothing and returns "duplicate". */
-  record(key: EnvKey, intent: Intent, deliveryId?: string): Promise<"recorded" | "duplicate"> {
+  async record(key: EnvKey, intent: Intent, deliveryId?: string): Promise<"recorded" | "duplicate"> {
     const keyTtlMs = this.deps.intentTtlMs ?? DEFAULT_TOMBSTONE_RETENTION_MS;
-    return this.deps.store.recordIntent(key, intent, deliveryId === undefined ? { keyTtlMs } : { deliveryId, keyTtlMs });
+    const outcome = await this.deps.store.recordIntent(key, intent, deliveryId === undefined ? { keyTtlMs } : { deliveryId, keyTtlMs });
+    if (outcome === "recorded") this.deps.onRecorded?.(key);
+    return outcome;
   }
 
   async get(key: EnvKey): Promise<EnvironmentState | null> {

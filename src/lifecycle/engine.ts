@@ -46,6 +46,10 @@ export interface EngineOptions {
   claimHideMs: number;
   /** How long an idle worker waits before asking for due environments again. */
   idlePollMs: number;
+  /** A poke (an intent recorded in this process) wakes an idle worker this much later… */
+  pokeDelayMs: number;
+  /** …and at most once per this interval, however many intents arrive. */
+  pokeSpacingMs: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -61,6 +65,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   concurrency: 4,
   claimHideMs: 120_000,
   idlePollMs: 1_000,
+  pokeDelayMs: 25,
+  pokeSpacingMs: 250,
 };
 
 /** The deps and options as every collaborator of the reconciler sees them. */

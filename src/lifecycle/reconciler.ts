@@ -18,6 +18,12 @@ export class Reconciler {
   private readonly stopController = new AbortController();
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** A poke landed while the loop was claiming: its claim may have missed the new intent. */
+  private poked = false;
+  /** The loop waits for a slot: a finished reconcile should wake it, not only a poke or the poll. */
+  private waitingForSlot = false;
+  private pokeTimer: NodeJS.Timeout | undefined;
+  private lastPokeAt = -Infinity;
 
   constructor(deps: EngineDeps, options: Partial<EngineOptions> = {}, owner = `worker-${randomUUID()}`) {
     this.engine = makeEngine(deps, options, owner);
@@ -35,6 +41,7 @@ export class Reconciler {
    */
   async stop(): Promise<void> {
     this.stopController.abort("shutdown");
+    clearTimeout(this.pokeTimer);
     this.wake?.();
     await this.loop;
     await Promise.allSettled(this.inFlight.values());
@@ -54,6 +61,27 @@ export class Reconciler {
     }
   }
 
+  /**
+   * An intent was just recorded here: look for due work soon instead of at
+   * the next idle poll (a PR opened should not wait up to `idlePollMs`). The
+   * wake is deferred a little, so the webhook is answered first and a burst
+   * folds into one pass, and spaced, so a storm of pushes costs at most a few
+   * passes a second. Intents recorded by other replicas are found by the poll.
+   */
+  poke(): void {
+    if (this.pokeTimer !== undefined || this.stopController.signal.aborted) return;
+    const { pokeDelayMs, pokeSpacingMs } = this.engine.options;
+    const delay = Math.max(pokeDelayMs, this.lastPokeAt + pokeSpacingMs - performance.now());
+    this.pokeTimer = setTimeout(() => {
+      this.pokeTimer = undefined;
+      this.lastPokeAt = performance.now();
+      this.poked = true;
+      this.wake?.();
+    }, delay);
+    // A pending poke must not keep a stopping process alive.
+    this.pokeTimer.unref();
+  }
+
   /** Reconciles one environment now, whether due or not. */
   reconcile(key: EnvKey): Promise<void> {
     const id = `${key.repoId}/${key.pr}`;
@@ -61,7 +89,7 @@ export class Reconciler {
     if (running) return running;
     const work = reconcileEnvironment(this.engine, key, this.stopController.signal).finally(() => {
       this.inFlight.delete(id);
-      this.wake?.();
+      if (this.waitingForSlot) this.wake?.();
     });
     this.inFlight.set(id, work);
     return work;
@@ -78,21 +106,27 @@ export class Reconciler {
     while (!stopped.aborted) {
       const free = options.concurrency - this.inFlight.size;
       let claimed: EnvKey[] = [];
+      this.poked = false;
       try {
         if (free > 0) claimed = await this.claim(Math.min(free, options.batchSize));
       } catch (error) {
         deps.log.warn({ err: error }, "could not claim due environments; retrying (is the store reachable?)");
       }
       for (const key of claimed) void this.reconcile(key);
-      if (claimed.length === 0 || free - claimed.length <= 0) await this.idle();
+      // With every slot taken more may be due: a finished reconcile wakes the
+      // loop. A claim that left slots free took all there was, and the loop
+      // rests until a poke or the poll.
+      this.waitingForSlot = free - claimed.length <= 0;
+      if (claimed.length === 0 || this.waitingForSlot) await this.idle();
     }
   }
 
   /**
-   * Waits for a slot to free, the poll interval to pass, or `stop`. The timer
+   * Waits for a slot to free, a poke, the poll interval to pass, or `stop`. The timer
    * keeps the process alive: a worker with nothing due must not exit.
    */
   private async idle(): Promise<void> {
+    if (this.poked) return;
     const poll = new AbortController();
     const woken = new Promise<void>((resolve) => (this.wake = resolve));
     await Promise.race([woken, sleep(this.engine.options.idlePollMs, undefined, { signal: poll.signal }).catch(() => undefined)]);

@@ -51,7 +51,8 @@ export async function makeWorld(params: {
     },
     { ...FAST, ...params.options },
   );
-  const lifecycle = new Lifecycle({ store, reaper: reconciler });
+  // As the server wires it: a recorded intent pokes the reconciler.
+  const lifecycle = new Lifecycle({ store, reaper: reconciler, onRecorded: () => reconciler.poke() });
   return {
     ws,
     store,
