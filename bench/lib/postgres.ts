@@ -8,17 +8,22 @@ export const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /**
  * The shared PostgreSQL (127.0.0.1:5432, trust auth) as the bench uses it.
- * Everything it creates carries this run's tag (`ephbench_<tag>_…`) or, for
- * what Ephemera's provider creates, the name the provider derives from a
- * repository id picked at random for this run (`eph_<repoId>_pr<n>`);
- * `dispose` drops exactly those names and nothing else.
+ * Everything it creates carries this run's tag: its own names
+ * (`ephbench_<tag>_…`) and, through `EPHEMERA_POSTGRES_PREFIX`, the names
+ * Ephemera's provider creates (`ephbench_<tag>_e_<repoId>_pr<n>`), so
+ * Ephemera's orphan audit sees only this run's; `dispose` drops exactly those
+ * names and nothing else.
  */
 export interface BenchPostgres {
   readonly admin: pg.Pool;
   /** The template database environments are cloned from. */
   readonly templateDb: string;
-  /** The repository id whose environments the provider names `eph_<repoId>_pr<n>`. */
+  /** The repository id the bench's PRs are in. */
   readonly repoId: number;
+  /** `EPHEMERA_POSTGRES_PREFIX` for the bench's Ephemera. */
+  readonly providerPrefix: string;
+  /** The name the provider gives the database and role of a PR of `repoId`. */
+  providerName(pr: number): string;
   /** A name of this run's for the floor's n-th database and role. */
   floorName(n: number): string;
   /** Records a name created (by the bench or by Ephemera for the bench) so `dispose` drops it. */
@@ -39,6 +44,8 @@ export async function openBenchPostgres(ctx: BenchContext): Promise<BenchPostgre
     admin,
     templateDb,
     repoId: randomInt(1_000_000_000, 2_000_000_000),
+    providerPrefix: `ephbench_${tag}_e_`,
+    providerName: (pr) => `ephbench_${tag}_e_${bench.repoId}_pr${pr}`,
     floorName: (n) => `ephbench_${tag}_f${n}`,
     track: (name) => void created.add(name),
     async dispose() {
@@ -60,22 +67,6 @@ export async function openBenchPostgres(ctx: BenchContext): Promise<BenchPostgre
     await seed.end();
   }
   return bench;
-}
-
-/**
- * Databases and roles that Ephemera's start-up orphan audit would take for
- * its own (`eph_<digits>_pr<digits>`, the provider's default prefix) and
- * remove unless its store claims them. The bench's Ephemera starts with an
- * empty store, so it only starts when there are none: it must not remove
- * another instance's environments from the shared server.
- */
-export async function auditableNames(admin: pg.Pool): Promise<string[]> {
-  const pattern = "^eph_[1-9][0-9]*_pr[1-9][0-9]*$";
-  const { rows } = await admin.query<{ name: string }>(
-    "SELECT datname AS name FROM pg_database WHERE datname ~ $1 UNION SELECT rolname FROM pg_roles WHERE rolname ~ $1",
-    [pattern],
-  );
-  return rows.map((row) => row.name);
 }
 
 export function urlFor(database: string): string {

@@ -6,7 +6,7 @@ import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-s
 import { startPrivateRedis } from "../../test/helpers/redis-server.js";
 import { startProcess, type BenchProcess } from "../lib/app.js";
 import type { BenchContext } from "../lib/context.js";
-import { ADMIN_URL, auditableNames, openBenchPostgres, type BenchPostgres } from "../lib/postgres.js";
+import { ADMIN_URL, openBenchPostgres, type BenchPostgres } from "../lib/postgres.js";
 import { githubQuiet, type GitHub } from "../lib/services.js";
 
 /**
@@ -26,8 +26,6 @@ export interface LifecycleApp {
   readonly keys: Keys;
   /** Present when scenario 4 runs. */
   readonly postgres: BenchPostgres | undefined;
-  /** Why scenario 4 cannot run here, when it was asked for and cannot. */
-  readonly postgresSkipped?: string;
 }
 
 const PREFIX = "lifecycle:";
@@ -57,19 +55,10 @@ templates:
 
 export async function startLifecycleApp(ctx: BenchContext, github: GitHub, { postgres: withPostgres }: { postgres: boolean }): Promise<LifecycleApp> {
   let postgres: BenchPostgres | undefined;
-  let postgresSkipped: string | undefined;
   if (withPostgres) {
     postgres = await openBenchPostgres(ctx);
     const opened = postgres;
     ctx.defer(() => opened.dispose());
-    const foreign = await auditableNames(opened.admin);
-    if (foreign.length > 0) {
-      postgresSkipped =
-        `PostgreSQL holds ${foreign.join(", ")}: the start-up orphan audit of an Ephemera with the postgres provider would remove them ` +
-        "(another instance's environments?), so scenario 4 does not run here";
-      ctx.progress(`4: skipped: ${postgresSkipped}`);
-      postgres = undefined;
-    }
   }
   const redis = await startPrivateRedis();
   ctx.defer(() => redis.stop());
@@ -87,7 +76,8 @@ export async function startLifecycleApp(ctx: BenchContext, github: GitHub, { pos
       EPHEMERA_RESYNC_INTERVAL: "24h",
       EPHEMERA_REDELIVERY_INTERVAL: "24h",
       EPHEMERA_AUDIT_INTERVAL: "24h",
-      ...(postgres ? { EPHEMERA_POSTGRES_URL: ADMIN_URL } : {}),
+      // The run's own prefix: the start-up orphan audit then sees only this run's names.
+      ...(postgres ? { EPHEMERA_POSTGRES_URL: ADMIN_URL, EPHEMERA_POSTGRES_PREFIX: postgres.providerPrefix } : {}),
     },
   });
   ctx.defer(() => process.stop());
@@ -95,5 +85,5 @@ export async function startLifecycleApp(ctx: BenchContext, github: GitHub, { pos
   ctx.defer(() => store.close());
   // The start-up jobs (App identity, resync, redelivery) call GitHub once: let them finish first.
   await githubQuiet(github.fake, 1000, 20_000);
-  return { process, store, redis: redis.client(), keys: makeKeys(PREFIX), postgres, ...(postgresSkipped ? { postgresSkipped } : {}) };
+  return { process, store, redis: redis.client(), keys: makeKeys(PREFIX), postgres };
 }

@@ -45,7 +45,7 @@ interface Breakdown {
 export async function postgresTimeToReady(ctx: BenchContext, github: GitHub, app: LifecycleApp): Promise<ScenarioResult> {
   const postgres = app.postgres;
   if (!postgres) {
-    const skipped = `4 postgres time to ready: ${app.postgresSkipped ?? "the lifecycle app was started without PostgreSQL"}`;
+    const skipped = "4 postgres time to ready: the lifecycle app was started without PostgreSQL";
     return { figures: [], details: { postgresReady: { skipped } }, skipped };
   }
   const rounds = ctx.options.postgres.rounds;
@@ -89,7 +89,7 @@ export async function postgresTimeToReady(ctx: BenchContext, github: GitHub, app
 
 async function ephemeraRound(github: GitHub, app: LifecycleApp, postgres: BenchPostgres, s: PrScenario): Promise<{ ms: number; breakdown: Breakdown }> {
   const key: EnvKey = { repoId: s.repoId, pr: s.pr };
-  const name = `eph_${s.repoId}_pr${s.pr}`;
+  const name = postgres.providerName(s.pr);
   postgres.track(name);
   const sha = randomBytes(20).toString("hex");
   github.fake.setPull(`${s.owner}/${s.name}`, { number: s.pr, head: { sha, ref: "feature" } });
