@@ -12,6 +12,7 @@ import { adminApiHandler } from "./http/admin-api.js";
 import { dashboardHandler } from "./http/dashboard.js";
 import { healthHandler } from "./http/health.js";
 import { metricsHandler } from "./http/metrics.js";
+import { WebhookIntake } from "./http/webhook-intake.js";
 import { Lifecycle } from "./lifecycle/api.js";
 import type { EngineOptions } from "./lifecycle/engine.js";
 import { Reconciler } from "./lifecycle/reconciler.js";
@@ -21,6 +22,9 @@ import { githubMetrics } from "./metrics/octokit-metrics.js";
 import { createMetrics } from "./metrics/registry.js";
 import { createSealer } from "./providers/secrets.js";
 import { openRuntime, type Runtime } from "./runtime.js";
+
+/** Where GitHub posts webhooks (DESIGN §8), for Probot and the intake in front of it alike. */
+const WEBHOOK_PATH = "/api/github/webhooks";
 
 export interface RunningEphemera {
   readonly server: Server;
@@ -60,6 +64,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   const server = new Server({
     host: env.host,
     port: env.port,
+    webhookPath: WEBHOOK_PATH,
     log,
     Probot: Probot.defaults({
       appId: env.appId,
@@ -79,7 +84,8 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
     if (probot === undefined) throw new Error("the GitHub App is not loaded yet");
     return probot.auth(installationId);
   };
-  const lifecycle = new Lifecycle({ store });
+  // Declared before the reconciler exists: a recorded intent pokes it (see Reconciler.poke).
+  const lifecycle = new Lifecycle({ store, onRecorded: () => reconciler.poke() });
   const bot: BotIdentity = {};
   const { settings, notifier } = gitHubWiring({ operator, store, lifecycle, octokitFor, bot, log });
   const reconciler = new Reconciler(
@@ -94,12 +100,15 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
     engineOptions,
   );
 
+  // pull_request deliveries skip Probot's receive path (see http/webhook-intake.ts).
+  const intake = new WebhookIntake({ secret: env.webhookSecret, path: WEBHOOK_PATH, log: log.child({ name: "webhooks" }) });
   const app: ApplicationFunction = async (loaded, options) => {
     probot = loaded;
     await ephemeraApp({
       recorder: { record: (key, intent, deliveryId) => lifecycle.record(key, intent, deliveryId), listKeys: (repoId) => store.listKeys(repoId) },
       commands: { lifecycle: commandLifecycle(lifecycle, settings, operator.policy), hasWriteAccess: createWriteAccessCheck() },
       observeWebhook: metrics.observeWebhook,
+      intake,
     })(loaded, options);
   };
   server.addHandler(healthHandler(store));
@@ -107,7 +116,8 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   server.addHandler(dashboardHandler(lifecycle, env.adminToken));
   server.addHandler(adminApiHandler(lifecycle, env.adminToken));
   await server.load(app);
-  await server.start();
+  // Before any request is read: start() returns once listening, and connections are only accepted on a later turn of the event loop.
+  intake.takeRequestsFirst(await server.start());
   const loaded = probot as Probot | undefined;
   if (loaded === undefined) throw new Error("Probot did not load the app");
   // In the background: GitHub being slow or unreachable must not hold up start-up.
