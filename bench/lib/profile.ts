@@ -13,9 +13,11 @@ const ACTIVITIES: ReadonlyArray<[string, RegExp]> = [
   ["garbage collection", /^\(garbage collector\) /],
   ["start-up: loading and compiling modules", /node:internal\/modules|compileSourceTextModule|\/tsx\/dist\/|\/esbuild\//],
   ["request log lines (pino, pino-http)", /\/node_modules\/(pino|pino-http|sonic-boom|@probot\/pino|pino-std-serializers)\//],
-  ["webhook hot path: store.recordIntent", /^recordIntent .*\/src\/store\//],
+  // The intents of one turn of the event loop are written together, from TurnBatch's flush (src/store/turn-batch.ts).
+  ["webhook hot path: store.recordIntent", /^(recordIntent|recordBatch) .*\/src\/store\/|^flush .*\/src\/store\/turn-batch\.ts/],
   ["Probot: an installation Octokit built for every event", /^webhookTransform /],
   ["HMAC-SHA256 signature check", /^(verify|verifyWithFallback) .*webhooks-methods/],
+  ["webhook intake: body, HMAC, JSON.parse, dispatch (src/http/webhook-intake.ts)", /\/src\/http\/webhook-intake\.ts/],
   ["reconciler (src/lifecycle)", /\/src\/lifecycle\//],
   ["GitHub updates (src/github, Octokit requests, Bottleneck)", /\/src\/github\/|\/node_modules\/(bottleneck|@octokit\/(request|core|plugin-throttling|plugin-retry|endpoint|auth-app))\//],
   ["/metrics (prom-client)", /\/node_modules\/prom-client\/|\/src\/metrics\/(registry|store-gauges)/],

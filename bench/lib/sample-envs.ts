@@ -13,7 +13,12 @@ import type { EnvFields, StateStore } from "../../src/store/state-store.js";
  * every field, the event log and the next due time. The values have the
  * shapes and sizes a real one has: a two-step template (a postgres database
  * whose URL and password are sealed with the real sealer, then a deploy with
- * a URL), one deployment, a comment id, six log entries.
+ * a URL), one deployment, a comment id, six log entries. As the engine
+ * writes them: checkpoints hold each step's sha and outputs (no time, no
+ * redeploy generation while it is 0), `artifacts` the URL, the steps'
+ * non-secret outputs (DESIGN §3), the comment and the head's deployment with
+ * the reconciler's progress, and the delivery id goes to the environment's
+ * `deliveries` key.
  */
 
 const HOUR = 3_600_000;
@@ -58,14 +63,13 @@ export function readyEnvironment(key: EnvKey, now: number): SampleEnv {
       checkpoints: {
         database: {
           sha: headSha,
-          at: iso(now - 40_000),
           outputs: {
             ...database,
             url: sealer.seal(`postgres://${name}:${password}@db.internal.acme.dev:5432/${name}`),
             password: sealer.seal(password),
           },
         },
-        deploy: { sha: headSha, at: iso(now - 5_000), outputs: { url } },
+        deploy: { sha: headSha, outputs: { url } },
       },
     },
     events: [

@@ -74,7 +74,7 @@ export async function reaperAtScale(ctx: BenchContext): Promise<ScenarioResult> 
         value: memory.bytesPerEnv,
         floor: memory.rawBytesPerEnv,
         goal: { text: "< 2 KB (2,048 bytes)", met: memory.bytesPerEnv < 2048 },
-        note: `${count(sample)} environments; ${round(memory.markerBytesPerEnv, 0)} bytes of it are the opening webhook's delivery marker`,
+        note: `${count(sample)} environments; ${memory.deliveriesBytes} bytes of it (MEMORY USAGE) are the deliveries key with the opening webhook's id`,
       }),
     ],
     details: { reaper: { memory, small: smallDetails, large: largeDetails, smallSweepsMs: smallSweeps, largeSweepsMs: largeSweeps } },
@@ -146,9 +146,9 @@ async function restoreDue({ admin, keys }: Target, due: BulkResult["due"]): Prom
 interface MemoryFigures {
   sample: number;
   bytesPerEnv: number;
-  /** The opening webhook's delivery marker (kept 7 days) is part of it. */
-  markerBytesPerEnv: number;
-  /** The data itself: key names and values of the environment's keys, its marker and its index entries. */
+  /** MEMORY USAGE of one environment's `deliveries` key (the opening webhook's id, kept 7 days), part of it. */
+  deliveriesBytes: number;
+  /** The data itself: key names and values of the environment's keys (deliveries included) and its index entries. */
   rawBytesPerEnv: number;
   /** One environment's keys: the bytes of its value, and what Redis says the key costs (MEMORY USAGE). */
   perKey: Array<{ part: string; valueBytes: number; memoryUsage: number }>;
@@ -164,8 +164,7 @@ async function bytesPerEnvironment(store: RedisStore, admin: Redis, keys: Keys, 
   await eachLimited(envs, 64, (key) => writeReadyEnvironment(store, key, now));
   const after = await usedMemory(admin);
 
-  const markers = await scanKeys(admin, `${PREFIX}{*}:delivery:*`);
-  const perKey = await keyCosts(store, admin, keys, envs[0] as EnvKey, markers);
+  const perKey = await keyCosts(store, admin, keys, envs[0] as EnvKey);
   const rawSample = envs.filter((_, i) => i % Math.max(1, Math.floor(count / 100)) === 0);
   let raw = 0;
   for (const key of rawSample) {
@@ -175,42 +174,25 @@ async function bytesPerEnvironment(store: RedisStore, admin: Redis, keys: Keys, 
     // Its due entry (member + 8-byte score) and its envs-set member.
     raw += 2 * Buffer.byteLength(`pr-${key.pr}`) + 8;
   }
-  const markerBytes = markers.length > 0 ? Buffer.byteLength(markers[0] as string) + 1 : 0;
-  for (let i = 0; i < markers.length; i += 1000) await admin.del(...markers.slice(i, i + 1000));
-  const withoutMarkers = await usedMemory(admin);
   return {
     sample: count,
     bytesPerEnv: (after - before) / count,
-    markerBytesPerEnv: (after - withoutMarkers) / count,
-    rawBytesPerEnv: raw / rawSample.length + markerBytes,
+    deliveriesBytes: perKey.find(({ part }) => part === "deliveries")?.memoryUsage ?? 0,
+    rawBytesPerEnv: raw / rawSample.length,
     perKey,
   };
 }
 
-async function keyCosts(store: RedisStore, admin: Redis, keys: Keys, key: EnvKey, markers: readonly string[]): Promise<MemoryFigures["perKey"]> {
-  const marker = markers.find((name) => name.startsWith(keys.envBase(key).replace(/env:pr-\d+:$/, "delivery:")) && name.endsWith(`:pr-${key.pr}`));
+async function keyCosts(store: RedisStore, admin: Redis, keys: Keys, key: EnvKey): Promise<MemoryFigures["perKey"]> {
   const entries = (await store.exportKeys(key)).map(({ key: name, value }) => ({
     name,
     part: keys.parseEnv(name)?.part ?? name,
     valueBytes: Array.isArray(value) ? value.reduce((sum, item) => sum + Buffer.byteLength(String(item)), 0) : Buffer.byteLength(value),
   }));
-  if (marker) entries.push({ name: marker, part: "delivery marker", valueBytes: 1 });
   const costs: MemoryFigures["perKey"] = [];
   for (const { name, part, valueBytes } of entries) {
     costs.push({ part, valueBytes, memoryUsage: Number(await admin.call("MEMORY", "USAGE", name, "SAMPLES", "0")) });
   }
   return costs;
-}
-
-async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = "0";
-  for (let i = 0; i < 100_000; i++) {
-    const [next, batch] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    found.push(...batch);
-    cursor = next;
-    if (cursor === "0") return found;
-  }
-  throw new Error(`SCAN ${pattern} did not finish`);
 }
 

@@ -50,7 +50,8 @@ export function renderEnvironment(state: EnvironmentState, inbox: readonly Inten
   if (checkpoints.length === 0) lines.push("  (none)");
   for (const [step, checkpoint] of checkpoints) {
     const outputs = Object.entries(checkpoint.outputs).map(([name, value]) => `${name}=${value}`);
-    lines.push(`  ${step.padEnd(14)}${checkpoint.sha.slice(0, 7)} at ${checkpoint.at}${outputs.length > 0 ? `  ${outputs.join(" ")}` : ""}`);
+    const at = checkpoint.at === undefined ? "" : ` at ${checkpoint.at}`;
+    lines.push(`  ${step.padEnd(14)}${checkpoint.sha.slice(0, 7)}${at}${outputs.length > 0 ? `  ${outputs.join(" ")}` : ""}`);
   }
 
   lines.push("", `events (last ${events.length}, oldest first)`);

@@ -35,7 +35,7 @@ export interface EnvironmentSummary {
 /**
  * When the environment entered the admission queue (set when it is created,
  * and again when a tombstone comes back); else its oldest logged event (the
- * log keeps the last 50, so for an old environment a lower bound).
+ * log keeps the last EVENT_LOG_LIMIT, so for an old environment a lower bound).
  */
 export function environmentSince(state: EnvironmentState): string | null {
   const arrivalAt = state.fields.artifacts?.progress?.arrivalAt;

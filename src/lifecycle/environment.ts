@@ -52,10 +52,19 @@ export const envConfigSchema = z.object({
 });
 export type EnvConfig = z.infer<typeof envConfigSchema>;
 
+/**
+ * What setup produced that the PR and the operators see (DESIGN §3): the
+ * environment's URL (once ready), the steps' non-secret outputs, the comment
+ * and the deployment. Secret outputs are only in the checkpoints, sealed.
+ */
 export const artifactsSchema = z.object({
   url: z.string().optional(),
   commentId: z.number().int().optional(),
-  /** Deployment id per head sha: one GitHub deployment per sha (DESIGN §5). */
+  /**
+   * The GitHub deployment of the head sha (DESIGN §5: one per sha), by sha.
+   * Only the newest sha's is kept: an older one is found again on GitHub
+   * when it is needed, so the record does not grow with every push.
+   */
   deployments: z.record(z.string(), z.number().int()).default({}),
   /** Non-secret outputs of setup steps, by step name. */
   outputs: z.record(z.string(), z.record(z.string(), z.string())).default({}),
@@ -91,7 +100,8 @@ export type Progress = NonNullable<Artifacts["progress"]>;
 
 export const checkpointSchema = z.object({
   sha: z.string(),
-  at: z.string(),
+  /** When the step completed; written by earlier versions only (the event log has it: `step_completed`). */
+  at: z.string().optional(),
   /** Outputs as the store keeps them: secrets only in sealed form (see providers). */
   outputs: z.record(z.string(), z.string()).default({}),
   /** The redeploy generation the step ran for (absent: 0); a later `/preview redeploy` re-runs it. */

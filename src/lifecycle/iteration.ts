@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { EnvFields, EnvSnapshot, Fence } from "../store/state-store.js";
 import type { Assessment } from "./assess.js";
 import type { Engine } from "./engine.js";
-import type { EnvKey, EventLogEntry } from "./environment.js";
+import type { Artifacts, EnvKey, EventLogEntry } from "./environment.js";
 import { FencedError } from "./errors.js";
 import type { Leases } from "./leases.js";
 import { assertTransition, type StatusOrNew } from "./transitions.js";
@@ -50,7 +50,7 @@ export class Iteration {
     readonly snapshot: EnvSnapshot,
     readonly assessment: Assessment,
   ) {
-    this.fields = withShown(snapshot.fields, assessment.shown);
+    this.fields = withShown(snapshot.fields, assessment.shown, assessment.desired?.headSha);
     this.unwrittenShown = this.fields !== snapshot.fields;
     this.unconsumed = assessment.consumed;
     this.unrecorded = [...assessment.events];
@@ -97,12 +97,20 @@ export class Iteration {
   }
 }
 
-/** The fields with the comment and deployment ids the GitHub layer reported folded into `artifacts`. */
-function withShown(fields: Partial<EnvFields>, shown: Assessment["shown"]): Partial<EnvFields> {
+/**
+ * The fields with the comment and deployment ids the GitHub layer reported
+ * folded into `artifacts`. Of the deployments only the head sha's is kept,
+ * or, when the head has none yet (a push folded with the report of the
+ * previous head's), the ones just reported: one for an older sha, when it
+ * is needed again, is found on GitHub, and the record does not grow with
+ * every push.
+ */
+function withShown(fields: Partial<EnvFields>, shown: Assessment["shown"], headSha: string | undefined): Partial<EnvFields> {
   if (shown.commentId === undefined && Object.keys(shown.deployments).length === 0) return fields;
-  const artifacts = fields.artifacts ?? { deployments: {}, outputs: {} };
-  return {
-    ...fields,
-    artifacts: { ...artifacts, commentId: shown.commentId ?? artifacts.commentId, deployments: { ...artifacts.deployments, ...shown.deployments } },
-  };
+  const artifacts: Artifacts = fields.artifacts ?? { deployments: {}, outputs: {} };
+  const known = { ...artifacts.deployments, ...shown.deployments };
+  const head = headSha === undefined ? undefined : known[headSha];
+  const reported = Object.keys(shown.deployments).length > 0 ? shown.deployments : artifacts.deployments;
+  const deployments = head === undefined ? reported : { [headSha as string]: head };
+  return { ...fields, artifacts: { ...artifacts, commentId: shown.commentId ?? artifacts.commentId, deployments } };
 }

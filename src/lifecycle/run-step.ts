@@ -47,7 +47,7 @@ export async function runSetupStep(params: StepParams): Promise<Next> {
   if (attempt.kind === "failed") return recordFailure({ ...params, base: markedBase }, attempt.error);
   const { deps } = it.engine;
   const done = it.engine.now();
-  const checkpoint = checkpointOf({ outcome: attempt.value, target: targetOf(base.desired), now: done, sealer: deps.sealer });
+  const checkpoint = checkpointOf({ outcome: attempt.value, target: targetOf(base.desired), sealer: deps.sealer });
   const completed: SetupBase = {
     ...markedBase,
     checkpoints: { ...base.checkpoints, [step.name]: checkpoint },

@@ -2,7 +2,6 @@ import type { Checkpoint, Checkpoints, EnvConfig } from "./environment.js";
 import type { OutputsByStep, Phase, ProviderLogger, StepContext, StepOutcome } from "../providers/provider.js";
 import { isSealed, type Sealer } from "../providers/secrets.js";
 import type { Target } from "./plan.js";
-import { toIso } from "./ttl.js";
 
 /**
  * Between the store and the providers: what a step is told (earlier steps'
@@ -20,12 +19,10 @@ export function stepContext(params: {
   log: ProviderLogger;
 }): StepContext {
   const { config, checkpoints, sealer } = params;
-  const outputs: Record<string, Record<string, string>> = {};
   const secrets: Record<string, Record<string, string>> = {};
   for (const [step, checkpoint] of Object.entries(checkpoints)) {
     for (const [name, value] of Object.entries(checkpoint.outputs)) {
       if (isSealed(value)) (secrets[step] ??= {})[name] = sealer.unseal(value);
-      else (outputs[step] ??= {})[name] = value;
     }
   }
   return {
@@ -36,17 +33,33 @@ export function stepContext(params: {
     ref: config.headRef,
     expiresAt: params.expiresAt,
     phase: params.phase,
-    outputs,
+    outputs: plainOutputs(checkpoints),
     secrets,
     signal: params.signal,
     log: params.log,
   };
 }
 
-export function checkpointOf(params: { outcome: StepOutcome; target: Target; now: number; sealer: Sealer }): Checkpoint {
+/** The non-secret outputs of the completed steps, by step: what later steps and the environment's URL are made of. */
+export function plainOutputs(checkpoints: Checkpoints): OutputsByStep {
+  const outputs: Record<string, Record<string, string>> = {};
+  for (const [step, checkpoint] of Object.entries(checkpoints)) {
+    for (const [name, value] of Object.entries(checkpoint.outputs)) {
+      if (!isSealed(value)) (outputs[step] ??= {})[name] = value;
+    }
+  }
+  return outputs;
+}
+
+/**
+ * What the store keeps of a completed step: the sha and the redeploy
+ * generation it ran for (absent: 0) and its outputs, secrets sealed. When
+ * it completed is in the event log (`step_completed`).
+ */
+export function checkpointOf(params: { outcome: StepOutcome; target: Target; sealer: Sealer }): Checkpoint {
   const { outcome, target, sealer } = params;
   const sealed = Object.fromEntries(Object.entries(outcome.secrets).map(([name, value]) => [name, sealer.seal(value)]));
-  return { sha: target.sha, generation: target.generation, at: toIso(params.now), outputs: { ...outcome.outputs, ...sealed } };
+  return { sha: target.sha, ...(target.generation > 0 && { generation: target.generation }), outputs: { ...outcome.outputs, ...sealed } };
 }
 
 /** The environment's URL: the `url` output of any step, the last one in template order winning. */

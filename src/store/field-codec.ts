@@ -77,13 +77,27 @@ export function decodeIntent(raw: string): Intent {
   }
 }
 
+/**
+ * An event log entry is stored as a JSON array, `[at, event]` or
+ * `[at, event, detail]`: the log is the longest of an environment's values
+ * and its entries all have the same three fields, so they are not named in
+ * each. Entries written as objects (`{"at", "event", "detail"}`, before) read
+ * back the same.
+ */
+const storedEventSchema = z.union([
+  z.tuple([z.string(), z.string()]).transform(([at, event]): EventLogEntry => ({ at, event })),
+  z.tuple([z.string(), z.string(), z.string()]).transform(([at, event, detail]): EventLogEntry => ({ at, event, detail })),
+  eventLogEntrySchema,
+]);
+
 export function encodeEvent(entry: EventLogEntry): string {
-  return JSON.stringify(eventLogEntrySchema.parse(entry));
+  const { at, event, detail } = eventLogEntrySchema.parse(entry);
+  return JSON.stringify(detail === undefined ? [at, event] : [at, event, detail]);
 }
 
-export function decodeEvent(raw: string) {
+export function decodeEvent(raw: string): EventLogEntry {
   try {
-    return eventLogEntrySchema.parse(JSON.parse(raw));
+    return storedEventSchema.parse(JSON.parse(raw));
   } catch (error) {
     throw new CorruptRecordError("event log entry", error);
   }

@@ -15,9 +15,18 @@ import { FIELD_NAMES, type FieldName, type LeaseName } from "./state-store.js";
  */
 
 /** Keys of one environment beyond its DESIGN fields. */
-export type EnvKeyPart = FieldName | LeaseName | "inbox" | "events";
+export type EnvKeyPart = FieldName | LeaseName | "inbox" | "events" | "deliveries";
 
-export const ENV_KEY_PARTS: readonly EnvKeyPart[] = [...FIELD_NAMES, "inbox", "events", "lease", "teardown_lock"];
+/**
+ * The keys that hold the environment's state, in the order the Redis
+ * scripts take them: every key but `deliveries`, which only remembers the
+ * delivery ids recorded lately (for refusing a redelivery) and on its own
+ * neither keeps an environment listed nor takes the TTL a commit sets.
+ */
+export const STATE_KEY_PARTS: readonly EnvKeyPart[] = [...FIELD_NAMES, "inbox", "events", "lease", "teardown_lock"];
+
+/** Every key of an environment, as exported and imported. */
+export const ENV_KEY_PARTS: readonly EnvKeyPart[] = [...STATE_KEY_PARTS, "deliveries"];
 
 export interface Keys {
   readonly prefix: string;
@@ -30,8 +39,6 @@ export interface Keys {
   repoDue(repoId: number): string;
   /** Set of `pr-<n>` that have keys. */
   repoEnvs(repoId: number): string;
-  /** Marker that a delivery was recorded for one environment. */
-  delivery(key: EnvKey, deliveryId: string): string;
   /** Sorted set: member repository id, score the earliest due time in it. */
   globalDue(): string;
   /** Set of repository ids with environments. */
@@ -64,7 +71,6 @@ export function makeKeys(prefix: string): Keys {
     },
     repoDue: (repoId) => `${repo(repoId)}:due`,
     repoEnvs: (repoId) => `${repo(repoId)}:envs`,
-    delivery: (key, deliveryId) => `${repo(key.repoId)}:delivery:${deliveryId}:${envId(key.pr)}`,
     globalDue: () => `${prefix}due`,
     globalRepos: () => `${prefix}repos`,
     globalActive: () => `${prefix}{global}:active`,

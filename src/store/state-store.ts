@@ -48,7 +48,7 @@ export interface EnvSnapshot {
   dueAt: number | null;
 }
 
-export const EVENT_LOG_LIMIT = 50;
+export const EVENT_LOG_LIMIT = 30;
 
 /**
  * `lease`: who reconciles the environment now. `teardown_lock`: who tears it
@@ -82,9 +82,15 @@ export interface Change {
 export type CommitResult = "committed" | "fenced";
 
 export interface RecordOptions {
-  /** `X-GitHub-Delivery`; a delivery recorded once is not recorded again. */
+  /**
+   * `X-GitHub-Delivery`; a delivery recorded once is refused ("duplicate")
+   * for `keyTtlMs` after it was recorded. The ids are kept per environment
+   * (its `deliveries` key), and those older than `keyTtlMs` are dropped
+   * whenever another is recorded: what is kept is bounded by the deliveries
+   * of that window.
+   */
   deliveryId?: string;
-  /** How long a delivery id is remembered, and the inbox's store TTL. */
+  /** How long a delivery id is remembered, and the least store TTL the inbox keeps. */
   keyTtlMs: number;
 }
 

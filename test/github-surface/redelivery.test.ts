@@ -27,8 +27,9 @@ async function comparable(pr: PrHandle): Promise<Record<string, any>> {
   const state: Record<string, any> = {};
   for (const { key, value } of await world.app.store.exportKeys(pr.key)) {
     const part = key.slice(key.lastIndexOf(":") + 1);
-    // The expiry is a wall-clock time; leases are a worker's claim while it works, not the environment's state.
-    if (part === "expires_at" || part === "lease" || part === "teardown_lock") continue;
+    // The expiry is a wall-clock time; leases are a worker's claim while it works, and the deliveries
+    // the ids it was sent with (checked below), not the environment's state.
+    if (part === "expires_at" || part === "lease" || part === "teardown_lock" || part === "deliveries") continue;
     state[part] = Array.isArray(value) ? value.map((entry) => parsed(ownNumber(String(entry)))) : parsed(ownNumber(value));
   }
   if (state.events) state.events = state.events.map((entry: { event: string }) => entry.event);
@@ -83,6 +84,9 @@ describe("duplicate and out-of-order deliveries", () => {
 
     expect(await comparable(messy)).toEqual(await comparable(inOrder));
     expect((await comparable(messy)).status).toBe("deleted");
+    // Each delivery id is remembered once, in the environment's own `deliveries` key, however often it came.
+    const deliveries = (await world.app.store.exportKeys(messy.key)).find(({ key }) => key.endsWith(":deliveries"))?.value as Array<[string, number]>;
+    expect(deliveries.map(([id]) => id).sort()).toEqual(["closed-52", "opened-52", "synchronize-52", "synchronize-52-late"]);
     for (const pr of [inOrder, messy]) {
       expect(pr.stepRuns()).toEqual([sha(1), sha(2)]);
       expect(pr.botComments()).toHaveLength(1);

@@ -207,6 +207,14 @@ describe("reconciler", () => {
     expect(shown.artifacts?.deployments).toEqual({ [SHA1]: 88 });
     expect(shown.artifacts?.url).toBe("https://pr.preview.test");
     expect(world.notifier.notices).toHaveLength(notices);
+
+    // A push, folded with the report of the previous head's deployment, then the new head's: one deployment is kept, not one per push.
+    await world.lifecycle.record(key, { type: "shown", at: new Date().toISOString(), deployment: { sha: SHA1, id: 88 } });
+    await world.lifecycle.record(key, pushIntent(SHA2));
+    await world.until(key, "pushed", (f) => f.status === "ready" && f.config?.headSha === SHA2);
+    await world.lifecycle.record(key, { type: "shown", at: new Date().toISOString(), deployment: { sha: SHA2, id: 99 } });
+    const pushed = await world.until(key, "new head's deployment", (f) => f.artifacts?.deployments[SHA2] !== undefined);
+    expect(pushed.artifacts?.deployments).toEqual({ [SHA2]: 99 });
   });
 
   it("aborts the running step and stops when a lease renewal is refused, and another worker finishes", async () => {

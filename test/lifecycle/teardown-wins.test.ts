@@ -96,8 +96,8 @@ describe("teardown wins", () => {
     await world.lifecycle.record(key, openIntent(SHA));
     world.reconciler.start();
     const ready = await world.until(key, "ready", (fields) => fields.status === "ready");
-    expect(ready.artifacts?.outputs.deploy?.database_url_seen).toBe("yes");
-    expect(ready.artifacts?.outputs.database).toMatchObject({ database: `${pg.prefix}202_pr2` });
+    expect(ready.checkpoints?.deploy?.outputs.database_url_seen).toBe("yes");
+    expect(ready.checkpoints?.database?.outputs).toMatchObject({ database: `${pg.prefix}202_pr2` });
     expect(JSON.stringify(ready.artifacts)).not.toContain("postgres://");
     expect(JSON.stringify(world.notifier.notices)).not.toContain("postgres://");
     await world.lifecycle.record(key, closeIntent());

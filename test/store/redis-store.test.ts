@@ -146,6 +146,24 @@ describe("Redis store", () => {
     }
   });
 
+  it("records the intents of one turn of the event loop in one round trip together", async () => {
+    const client = redis.client();
+    await client.ping();
+    const { store } = freshStore(client);
+    await store.recordIntent({ repoId: 1, pr: 1 }, refresh(), { keyTtlMs: HOUR });
+
+    const counter = countSocketWrites(client);
+    try {
+      const outcomes = await Promise.all(
+        [1, 2, 3, 4].map((pr) => store.recordIntent({ repoId: pr % 2 === 0 ? 1 : 2, pr }, refresh(), { deliveryId: `turn-${pr}`, keyTtlMs: HOUR })),
+      );
+      expect(outcomes).toEqual(["recorded", "recorded", "recorded", "recorded"]);
+      expect(counter.writes).toBe(1);
+    } finally {
+      counter.restore();
+    }
+  });
+
   it("rebuilds the global indexes from the repositories' own", async () => {
     const { store, keys } = freshStore();
     const key = { repoId: 77, pr: 3 };
@@ -172,6 +190,15 @@ describe("Redis store", () => {
     await store.commit(key, { name: "lease", owner: "w" }, { consumed: seen?.inbox.length ?? 0, dueAt: before + HOUR, keyTtlMs: HOUR });
     expect((await store.load(key))?.dueAt).toBeLessThanOrEqual(Date.now());
     expect(await store.claimDue(Date.now(), 10, HOUR)).toEqual([key]);
+  });
+
+  it("stores event log entries as arrays and still reads the objects earlier versions wrote", async () => {
+    const { store, keys } = freshStore();
+    const key = { repoId: 6, pr: 1 };
+    await raw.rpush(keys.env(key, "events"), JSON.stringify({ at: "2026-01-01T00:00:00.000Z", event: "provisioning" }));
+    await commitAs(store, key, null);
+    expect(await raw.lrange(keys.env(key, "events"), 0, -1)).toEqual(['{"at":"2026-01-01T00:00:00.000Z","event":"provisioning"}', '["t","e"]']);
+    expect((await store.load(key))?.events).toEqual([{ at: "2026-01-01T00:00:00.000Z", event: "provisioning" }, { at: "t", event: "e" }]);
   });
 
   it("refuses a corrupt field with CorruptRecordError", async () => {

@@ -154,7 +154,7 @@ describe("the SQLite store", () => {
     expect(await store.listKeys()).toEqual([]);
     expect(await store.listRepos()).toEqual([]);
     expect(await store.getMeta("short")).toBeNull();
-    const stored = { env_keys: 4, kv: 2, due: 1 }; // inbox, lease, status, events; delivery, meta; due
+    const stored = { env_keys: 5, kv: 1, due: 1 }; // inbox, deliveries, lease, status, events; meta; due
     expect(Object.fromEntries(Object.keys(stored).map((table) => [table, countRows(table)]))).toEqual(stored);
 
     expect(store.sweep()).toBe(7);

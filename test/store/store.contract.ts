@@ -134,6 +134,67 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
         expect((await store.load({ repoId, pr: 2 }))?.inbox).toHaveLength(1);
       });
 
+      it("records intents sent in one turn each on its own, in order, a repeated delivery among them once", async () => {
+        const repoId = freshRepo();
+        const options = (deliveryId: string) => ({ deliveryId, keyTtlMs: HOUR });
+        const outcomes = await Promise.all([
+          store.recordIntent({ repoId, pr: 1 }, pushIntent("1".repeat(40)), options("t-1")),
+          store.recordIntent({ repoId, pr: 1 }, pushIntent("2".repeat(40)), options("t-2")),
+          store.recordIntent({ repoId, pr: 1 }, pushIntent("2".repeat(40)), options("t-2")),
+          store.recordIntent({ repoId, pr: 2 }, pushIntent("3".repeat(40)), options("t-3")),
+          store.recordIntent({ repoId: freshRepo(), pr: 1 }, pushIntent("4".repeat(40)), options("t-4")),
+        ]);
+        expect(outcomes).toEqual(["recorded", "recorded", "duplicate", "recorded", "recorded"]);
+        const shas = (await store.load({ repoId, pr: 1 }))?.inbox.map((intent) => (intent.type === "push" ? intent.headSha : ""));
+        expect(shas).toEqual(["1".repeat(40), "2".repeat(40)]);
+        expect(await store.listKeys(repoId)).toEqual([
+          { repoId, pr: 1 },
+          { repoId, pr: 2 },
+        ]);
+        for (const pr of [1, 2]) expect((await store.load({ repoId, pr }))?.dueAt).toBeLessThanOrEqual(Date.now());
+      });
+
+      it("refuses a delivery again within its window, and keeps only the ids of the window", async () => {
+        const key = { repoId: freshRepo(), pr: 1 };
+        const intent = pushIntent("d".repeat(40));
+        const windowMs = 300;
+        const deliveryIds = async () => {
+          const entry = (await store.exportKeys(key)).find((exported) => exported.key.endsWith(":deliveries"));
+          return (entry?.value as Array<[string, number]> | undefined)?.map(([id]) => id) ?? [];
+        };
+        // Remembered for an hour: this one also keeps the deliveries key alive past the short window below.
+        expect(await store.recordIntent(key, intent, { deliveryId: "long", keyTtlMs: HOUR })).toBe("recorded");
+        for (const id of ["w-1", "w-2", "w-3"]) expect(await store.recordIntent(key, intent, { deliveryId: id, keyTtlMs: windowMs })).toBe("recorded");
+        expect(await replica.recordIntent(key, intent, { deliveryId: "w-2", keyTtlMs: windowMs })).toBe("duplicate");
+        expect(await store.recordIntent(key, intent, { deliveryId: "long", keyTtlMs: HOUR })).toBe("duplicate");
+        expect(await deliveryIds()).toEqual(["long", "w-1", "w-2", "w-3"]);
+
+        await sleep(windowMs + 150);
+        // Past the window: recording another forgets every id older than it, and an old one is new again.
+        expect(await store.recordIntent(key, intent, { deliveryId: "w-4", keyTtlMs: windowMs })).toBe("recorded");
+        expect(await deliveryIds()).toEqual(["w-4"]);
+        expect(await replica.recordIntent(key, intent, { deliveryId: "w-1", keyTtlMs: windowMs })).toBe("recorded");
+        expect(await store.recordIntent(key, intent, { deliveryId: "w-4", keyTtlMs: windowMs })).toBe("duplicate");
+        expect((await store.load(key))?.inbox).toHaveLength(6);
+      });
+
+      it("remembers a delivery for its window even when the environment's keys expire sooner", async () => {
+        const key = { repoId: freshRepo(), pr: 1 };
+        const intent = pushIntent("e".repeat(40));
+        expect(await store.recordIntent(key, intent, { deliveryId: "kept", keyTtlMs: HOUR })).toBe("recorded");
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "deleted" }, consumed: 1, keyTtlMs: 150 }));
+        await store.releaseLease(key, "lease", "w");
+        await sleep(400);
+        // The deliveries alone are not an environment…
+        expect(await store.load(key)).toBeNull();
+        expect(await store.listKeys(key.repoId)).toEqual([]);
+        // …but the delivery is still refused.
+        expect(await replica.recordIntent(key, intent, { deliveryId: "kept", keyTtlMs: HOUR })).toBe("duplicate");
+        const deliveries = (await store.exportKeys(key)).find((exported) => exported.key.endsWith(":deliveries"));
+        expect(deliveries?.ttlMs).toBeGreaterThan(HOUR - 60_000);
+      });
+
       it("loses no intent when two clients record at once", async () => {
         const key = { repoId: freshRepo(), pr: 3 };
         const writes = Array.from({ length: 100 }, (_, i) =>
@@ -249,7 +310,7 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
         await store.commit(key, { name: "lease", owner: "w" }, change({ set: fields(key), events: [{ at: "x", event: "created" }], keyTtlMs: 3 * HOUR }));
         const exported = await store.exportKeys(key);
         const names = exported.map((entry) => entry.key.slice(entry.key.lastIndexOf(":") + 1));
-        expect(names).toEqual(expect.arrayContaining(["status", "config", "artifacts", "expires_at", "checkpoints", "desired", "inbox", "events", "lease"]));
+        expect(names).toEqual(expect.arrayContaining(["status", "config", "artifacts", "expires_at", "checkpoints", "desired", "inbox", "events", "lease", "deliveries"]));
         for (const entry of exported) {
           expect(entry.key.startsWith(`${entry.key.slice(0, entry.key.indexOf("{"))}{${key.repoId}}:env:pr-10:`)).toBe(true);
           expect(entry.ttlMs, entry.key).not.toBeNull();
@@ -469,7 +530,8 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
     describe("export and import", () => {
       it("round-trips every key, value and TTL into an empty store", async () => {
         const key = { repoId: freshRepo(), pr: 21 };
-        await store.recordIntent(key, pushIntent("5".repeat(40)), { keyTtlMs: HOUR });
+        await store.recordIntent(key, pushIntent("5".repeat(40)), { deliveryId: "rt-1", keyTtlMs: HOUR });
+        await store.recordIntent(key, pushIntent("6".repeat(40)), { deliveryId: "rt-2", keyTtlMs: HOUR });
         await store.acquireLease(key, "lease", "w", HOUR);
         await store.commit(key, { name: "lease", owner: "w" }, change({ set: fields(key), events: [{ at: "t", event: "created" }], dueAt: Date.now() + HOUR }));
         const exported = await store.exportKeys(key);
@@ -487,6 +549,12 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
           const original = await store.load(key);
           expect(await empty.load(key)).toEqual({ ...original, dueAt: (await empty.load(key))?.dueAt });
           expect(await empty.listKeys(key.repoId)).toEqual([key]);
+          // The delivery ids came along: a redelivery is refused there too.
+          expect(exported.find((entry) => entry.key.endsWith(":deliveries"))?.value).toEqual([
+            ["rt-1", expect.any(Number)],
+            ["rt-2", expect.any(Number)],
+          ]);
+          expect(await empty.recordIntent(key, pushIntent("5".repeat(40)), { deliveryId: "rt-1", keyTtlMs: HOUR })).toBe("duplicate");
         } finally {
           await dispose();
         }

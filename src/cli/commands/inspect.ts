@@ -11,7 +11,7 @@ export const inspect: Command = {
 Shows everything the store holds about one environment: its status, expiry,
 URL, template, head, GitHub comment and deployments, setup progress, the
 desired state (with intents not yet reconciled), every checkpoint with its
-outputs, and the last 50 events. Secrets never show: sealed outputs print as
+outputs, and the last 30 events. Secrets never show: sealed outputs print as
 [sealed], outputs named like password/secret/token as [redacted], and the
 credentials of any URL as [redacted].
 

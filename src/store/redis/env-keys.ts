@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { envId, type EnvKey } from "../../lifecycle/environment.js";
-import { ENV_KEY_PARTS, type EnvKeyPart, type Keys } from "../keys.js";
+import { ENV_KEY_PARTS, STATE_KEY_PARTS, type EnvKeyPart, type Keys } from "../keys.js";
 import type { ExportedKey } from "../state-store.js";
 import type { GlobalIndex } from "./global-index.js";
 import { asNumber, asStrings, execAll, keepTtl } from "./replies.js";
@@ -8,14 +8,15 @@ import { asNumber, asStrings, execAll, keepTtl } from "./replies.js";
 /**
  * Every key of one environment, found without SCAN: its names are fixed
  * (ENV_KEY_PARTS), and each part's type is known (the inbox and the event log
- * are lists, everything else a string).
+ * are lists, the deliveries a sorted set, everything else a string).
  */
 
 const LIST_PARTS: ReadonlySet<EnvKeyPart> = new Set(["inbox", "events"]);
+const SORTED_SET_PARTS: ReadonlySet<EnvKeyPart> = new Set(["deliveries"]);
 
-/** The environment's keys in ENV_KEY_PARTS order, as the scripts take them. */
+/** The environment's state keys in STATE_KEY_PARTS order, as the scripts take them. */
 export function envKeyNames(keys: Keys, key: EnvKey): string[] {
-  return ENV_KEY_PARTS.map((part) => keys.env(key, part));
+  return STATE_KEY_PARTS.map((part) => keys.env(key, part));
 }
 
 /** Every key of the environment that exists, with its value and TTL, read in one transaction (a consistent snapshot). */
@@ -23,14 +24,17 @@ export async function exportEnvKeys(client: Redis, keys: Keys, key: EnvKey): Pro
   const read = client.multi();
   for (const part of ENV_KEY_PARTS) {
     const name = keys.env(key, part);
-    (LIST_PARTS.has(part) ? read.lrange(name, 0, -1) : read.get(name)).pttl(name);
+    if (LIST_PARTS.has(part)) read.lrange(name, 0, -1);
+    else if (SORTED_SET_PARTS.has(part)) read.zrange(name, "0", "-1", "WITHSCORES");
+    else read.get(name);
+    read.pttl(name);
   }
   const replies = await execAll(read);
   return ENV_KEY_PARTS.flatMap((part, i): ExportedKey[] => {
     const ttl = asNumber(replies[2 * i + 1]);
     if (ttl === -2) return []; // no such key
     const value = replies[2 * i];
-    return [{ key: keys.env(key, part), value: LIST_PARTS.has(part) ? asStrings(value) : String(value), ttlMs: ttl === -1 ? null : ttl }];
+    return [{ key: keys.env(key, part), value: exportedValue(part, value), ttlMs: ttl === -1 ? null : ttl }];
   });
 }
 
@@ -66,6 +70,9 @@ export async function importEnvKeys(
         const items = listValue(key, value);
         // Redis has no empty list: an empty one is a key that does not exist.
         if (items.length > 0) write.rpush(key, ...items);
+      } else if (SORTED_SET_PARTS.has(part)) {
+        const pairs = sortedSetValue(key, value);
+        if (pairs.length > 0) write.zadd(key, ...pairs.flatMap(([member, score]) => [score, member]));
       } else {
         if (typeof value !== "string") throw new Error(`exported ${key} should be a string`);
         write.set(key, value);
@@ -92,6 +99,21 @@ function envPartOf(keys: Keys, name: string): { env: EnvKey; part: EnvKeyPart } 
   // Built back with keys.ts, so only a name keys.ts would make passes.
   if (!part || keys.env(env, part) !== name) throw new Error(`not a key of an environment under prefix "${keys.prefix}": ${name}`);
   return { env, part };
+}
+
+function exportedValue(part: EnvKeyPart, reply: unknown): ExportedKey["value"] {
+  if (LIST_PARTS.has(part)) return asStrings(reply);
+  if (!SORTED_SET_PARTS.has(part)) return String(reply);
+  const flat = asStrings(reply);
+  const pairs: Array<[string, number]> = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i] as string, Number(flat[i + 1])]);
+  return pairs;
+}
+
+function sortedSetValue(key: string, value: ExportedKey["value"]): Array<[string, number]> {
+  const valid = Array.isArray(value) && value.every((pair) => Array.isArray(pair) && typeof pair[0] === "string" && Number.isFinite(pair[1]));
+  if (!valid) throw new Error(`exported ${key} should be a list of [member, score] pairs`);
+  return value as Array<[string, number]>;
 }
 
 function listValue(key: string, value: ExportedKey["value"]): string[] {

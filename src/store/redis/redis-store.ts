@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import { envId, type EnvKey, type Status } from "../../lifecycle/environment.js";
 import type { Intent } from "../../lifecycle/intent.js";
-import { decodeEvent, decodeFields, decodeIntent, encodeFields, encodeIntent } from "../field-codec.js";
-import { ENV_KEY_PARTS, makeKeys, parseEnvId, type Keys } from "../keys.js";
+import { decodeEvent, decodeFields, decodeIntent, encodeEvent, encodeFields, encodeIntent } from "../field-codec.js";
+import { STATE_KEY_PARTS, makeKeys, parseEnvId, type Keys } from "../keys.js";
 import {
   EVENT_LOG_LIMIT,
   FIELD_NAMES,
@@ -17,6 +17,7 @@ import {
   type RecordOptions,
   type StateStore,
 } from "../state-store.js";
+import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
 import { claimDue } from "./claim-due.js";
 import { closeClient, openClient, pingWithin } from "./connection.js";
@@ -48,6 +49,15 @@ export interface RedisStoreOptions {
   indexTtlMs?: number;
 }
 
+/** An intent waiting for its turn's batch, encoded. */
+interface PendingIntent {
+  key: EnvKey;
+  encoded: string;
+  deliveryId: string;
+  keyTtlMs: number;
+  at: number;
+}
+
 /** The Redis adapter, with the repair the other adapter does not need. */
 export interface RedisStore extends StateStore {
   readonly kind: "redis";
@@ -75,6 +85,7 @@ class RedisStateStore implements RedisStore {
   private readonly global: GlobalIndex;
   private readonly admission: ReturnType<typeof admission>;
   private readonly reportError = (error: Error) => this.options.onError?.(error);
+  private readonly intents = new TurnBatch((batch: PendingIntent[]) => this.recordBatch(batch));
 
   constructor(private readonly options: RedisStoreOptions) {
     this.ownsClient = !options.client;
@@ -90,22 +101,44 @@ class RedisStateStore implements RedisStore {
   }
 
   async recordIntent(key: EnvKey, intent: Intent, { deliveryId = "", keyTtlMs }: RecordOptions): Promise<"recorded" | "duplicate"> {
-    const now = Date.now();
-    const { repoId } = key;
-    // One round trip: the repository's script, then the global indexes it
-    // feeds. Those run for a duplicate too; at worst the repository is looked
-    // at once for nothing (see GlobalIndex).
+    return this.intents.add({ key, encoded: encodeIntent(intent), deliveryId, keyTtlMs, at: Date.now() });
+  }
+
+  /**
+   * One round trip for the intents recorded in one turn of the event loop
+   * (see TurnBatch): each repository's script, then the global indexes they
+   * feed, once per repository (the earliest time, the longest TTL). The
+   * global updates run for a duplicate too; at worst the repository is
+   * looked at once for nothing (see GlobalIndex).
+   */
+  private async recordBatch(batch: PendingIntent[]): Promise<Array<Outcome<"recorded" | "duplicate">>> {
     const pipeline = this.client.pipeline();
-    callScript(
-      pipeline,
-      "record-intent",
-      [this.keys.env(key, "inbox"), this.keys.repoEnvs(repoId), this.keys.repoDue(repoId), this.keys.delivery(key, deliveryId)],
-      [encodeIntent(intent), envId(key.pr), now, keyTtlMs, deliveryId],
-    );
-    this.global.queueDueBy(pipeline, repoId, now, keyTtlMs);
-    this.global.queueRepo(pipeline, repoId, keyTtlMs);
-    const [recorded] = await execAll(pipeline);
-    return recorded === 1 ? "recorded" : "duplicate";
+    const repos = new Map<number, { at: number; ttlMs: number; commands: [number, number] }>();
+    for (const { key, encoded, deliveryId, keyTtlMs, at } of batch) {
+      const { repoId } = key;
+      callScript(
+        pipeline,
+        "record-intent",
+        [this.keys.env(key, "inbox"), this.keys.repoEnvs(repoId), this.keys.repoDue(repoId), this.keys.env(key, "deliveries")],
+        [encoded, envId(key.pr), at, keyTtlMs, deliveryId],
+      );
+      const repo = repos.get(repoId);
+      repos.set(repoId, { at: Math.min(repo?.at ?? at, at), ttlMs: Math.max(repo?.ttlMs ?? 0, keyTtlMs), commands: [0, 0] });
+    }
+    for (const [repoId, repo] of repos) {
+      const first = pipeline.length;
+      this.global.queueDueBy(pipeline, repoId, repo.at, repo.ttlMs);
+      this.global.queueRepo(pipeline, repoId, repo.ttlMs);
+      repo.commands = [first, pipeline.length];
+    }
+    const replies = await pipeline.exec();
+    if (!replies) throw new Error("Redis pipeline was aborted");
+    return batch.map(({ key }, i) => {
+      // A record fails when its script failed, or when the global index updates it needs did.
+      const [from, to] = repos.get(key.repoId)?.commands ?? [0, 0];
+      const error = replies[i]?.[0] ?? replies.slice(from, to).find(([failed]) => failed)?.[0];
+      return error ? { error } : { value: replies[i]?.[1] === 1 ? "recorded" : "duplicate" };
+    });
   }
 
   async load(key: EnvKey): Promise<EnvSnapshot | null> {
@@ -156,8 +189,8 @@ class RedisStateStore implements RedisStore {
       change.consumed ?? 0,
       EVENT_LOG_LIMIT,
       writes.length,
-      ...writes.flatMap(([field, value]) => [ENV_KEY_PARTS.indexOf(field) + 2, value]),
-      ...(change.events ?? []).map((event) => JSON.stringify(event)),
+      ...writes.flatMap(([field, value]) => [STATE_KEY_PARTS.indexOf(field) + 2, value]),
+      ...(change.events ?? []).map(encodeEvent),
     ]);
     const [committed, min] = reply as [number, string?];
     if (committed !== 1) return "fenced";

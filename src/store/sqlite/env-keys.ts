@@ -10,8 +10,14 @@ import { LIVE, type Sql } from "./connection.js";
  */
 
 const ENV = "repo_id = @repoId AND pr = @pr";
-/** The environment's state, not its leases: a lease keeps its own expiry, and alone does not list an environment. */
-export const DATA = "part NOT IN ('lease', 'teardown_lock')";
+/**
+ * The environment's state, not its leases nor its deliveries: a lease keeps
+ * its own expiry, the deliveries theirs (the window they are remembered
+ * for), and neither alone lists an environment.
+ */
+export const DATA = "part NOT IN ('lease', 'teardown_lock', 'deliveries')";
+/** Every key `load` reads: all but the deliveries. */
+const STATE = "part != 'deliveries'";
 
 export type ListPart = Extract<EnvKeyPart, "inbox" | "events">;
 export function isList(part: EnvKeyPart): part is ListPart {
@@ -19,6 +25,22 @@ export function isList(part: EnvKeyPart): part is ListPart {
 }
 
 export const listSchema = z.array(z.string());
+
+/** The `deliveries` row: [delivery id, ms recorded] pairs, oldest first (a Redis sorted set exports so). */
+export const deliveriesSchema = z.array(z.tuple([z.string(), z.number()]));
+
+export function decodeDeliveries(raw: string): Array<[string, number]> {
+  try {
+    return deliveriesSchema.parse(JSON.parse(raw));
+  } catch (error) {
+    throw new CorruptRecordError("deliveries", error);
+  }
+}
+
+/** Sorted as Redis sorts a sorted set: by score, then by member. */
+export function sortDeliveries(pairs: Array<[string, number]>): Array<[string, number]> {
+  return [...pairs].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
+}
 
 export function decodeList(raw: string, part: ListPart): string[] {
   try {
@@ -57,9 +79,27 @@ export function envKeys(sql: Sql) {
     put,
     remove,
 
-    /** Live keys of the environment, leases included. */
+    /** Live keys of the environment's state, leases included (not the deliveries). */
     live(key: EnvKey, now: number): EnvRow[] {
+      return sql<EnvRow>(`SELECT part, value, expires_at FROM env_keys WHERE ${ENV} AND ${STATE} AND ${LIVE}`).all({ ...key, now });
+    },
+
+    /** Every live key of the environment, the deliveries too (for export). */
+    all(key: EnvKey, now: number): EnvRow[] {
       return sql<EnvRow>(`SELECT part, value, expires_at FROM env_keys WHERE ${ENV} AND ${LIVE}`).all({ ...key, now });
+    },
+
+    /**
+     * Remembers a delivery id for `windowMs`, as the Redis script does:
+     * forgets the ids older than the window, then refuses (false) an id
+     * still remembered. The row keeps at least the window.
+     */
+    rememberDelivery(key: EnvKey, deliveryId: string, now: number, windowMs: number): boolean {
+      const row = get(key, "deliveries", now);
+      const kept = (row ? decodeDeliveries(row.value) : []).filter(([, at]) => at >= now - windowMs);
+      if (kept.some(([id]) => id === deliveryId)) return false;
+      put(key, "deliveries", JSON.stringify(sortDeliveries([...kept, [deliveryId, now]])), Math.max(row?.expires_at ?? 0, now + windowMs));
+      return true;
     },
 
     /**

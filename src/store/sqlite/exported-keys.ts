@@ -2,7 +2,7 @@ import type { EnvKey } from "../../lifecycle/environment.js";
 import { ENV_KEY_PARTS, globalMember, type EnvKeyPart, type Keys } from "../keys.js";
 import type { ExportedKey } from "../state-store.js";
 import type { DueIndex } from "./due-index.js";
-import { decodeList, isList, listSchema, type EnvKeys } from "./env-keys.js";
+import { decodeDeliveries, decodeList, deliveriesSchema, isList, listSchema, sortDeliveries, type EnvKeys } from "./env-keys.js";
 
 /**
  * An environment's rows as the Redis adapter's keys and back: the same
@@ -14,11 +14,11 @@ export function exportedKeys(keys: Keys, env: EnvKeys, due: DueIndex) {
     /** In ENV_KEY_PARTS order, as the Redis adapter lists them. */
     read(key: EnvKey, now: number): ExportedKey[] {
       return env
-        .live(key, now)
+        .all(key, now)
         .sort((a, b) => ENV_KEY_PARTS.indexOf(a.part) - ENV_KEY_PARTS.indexOf(b.part))
         .map(({ part, value, expires_at }) => ({
           key: keys.env(key, part),
-          value: isList(part) ? decodeList(value, part) : value,
+          value: isList(part) ? decodeList(value, part) : part === "deliveries" ? decodeDeliveries(value) : value,
           ttlMs: expires_at === null ? null : expires_at - now,
         }));
     },
@@ -43,9 +43,15 @@ export function exportedKeys(keys: Keys, env: EnvKeys, due: DueIndex) {
 
 /**
  * How an exported key is stored in its row: a list as the JSON array of its
- * entries, or null (no row) when empty, as Redis has no empty list.
+ * entries, the deliveries as the JSON array of their [id, ms] pairs, or null
+ * (no row) when empty, as Redis has no empty list or sorted set.
  */
 function rowValue(part: EnvKeyPart, { key, value }: ExportedKey): string | null {
+  if (part === "deliveries") {
+    const pairs = deliveriesSchema.safeParse(value);
+    if (!pairs.success) throw new Error(`cannot import ${key}: expected a list of [member, score] pairs`);
+    return pairs.data.length > 0 ? JSON.stringify(sortDeliveries(pairs.data)) : null;
+  }
   if (isList(part) && listSchema.safeParse(value).success) return value.length > 0 ? JSON.stringify(value) : null;
   if (!isList(part) && typeof value === "string") return value;
   throw new Error(`cannot import ${key}: expected ${isList(part) ? "a list of strings" : "a string"}`);

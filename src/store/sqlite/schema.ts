@@ -11,14 +11,17 @@ import type Database from "better-sqlite3";
  *   each encoded as Redis stores it: a Redis list has one TTL, and one row
  *   gives it one expiry here, and `exportKeys` needs no reassembly. An
  *   append rewrites the row, which is cheap because the inbox is folded
- *   within seconds and the event log is capped. The Redis per-repository
- *   set of environments is a query on this table's primary key here.
+ *   within seconds and the event log is capped. The `deliveries` row (a
+ *   Redis sorted set) is the JSON array of its [delivery id, ms] pairs. The
+ *   Redis per-repository set of environments is a query on this table's
+ *   primary key here.
  * - `due`: when each environment is next due, indexed by time, so claiming
  *   costs what is due and not what is stored.
  * - `admission`: every environment holding or waiting for a place, with its
  *   first arrival.
- * - `kv`: other keys with an expiry (delivery markers, meta values), under
- *   their Redis key names.
+ * - `kv`: other keys with an expiry (meta values), under their Redis key
+ *   names. (Delivery markers of earlier versions, one row per delivery,
+ *   expire here by themselves.)
  *
  * The database file is the namespace; the key prefix appears only in
  * names (kv keys, exported keys). Times are ms since the epoch;

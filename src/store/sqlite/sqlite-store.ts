@@ -3,6 +3,7 @@ import type { EnvKey, Status } from "../../lifecycle/environment.js";
 import { decodeEvent, decodeField, decodeFields, decodeIntent, encodeEvent, encodeFields, encodeIntent } from "../field-codec.js";
 import { makeKeys } from "../keys.js";
 import { EVENT_LOG_LIMIT, FIELD_NAMES, type LeaseName, type StateStore } from "../state-store.js";
+import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
 import { LIVE, openDatabase, statementCache } from "./connection.js";
 import { dueIndex } from "./due-index.js";
@@ -33,6 +34,14 @@ export interface SqliteStore extends StateStore {
   readonly kind: "sqlite";
   /** Deletes expired rows now, as the periodic sweep does; returns how many. */
   sweep(): number;
+}
+
+/** An intent waiting for its turn's batch, encoded. */
+interface PendingIntent {
+  key: EnvKey;
+  encoded: string;
+  deliveryId: string | undefined;
+  keyTtlMs: number;
 }
 
 /** Opens the store; `dataDir` must exist. */
@@ -68,6 +77,29 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return true;
     });
 
+  /** One intent, in a savepoint of the batch's transaction (better-sqlite3 nests them so): a failure undoes only its own rows. */
+  const recordOne = db.transaction(({ key, encoded, deliveryId, keyTtlMs }: PendingIntent): "recorded" | "duplicate" => {
+    const at = now();
+    const expiresAt = at + keyTtlMs;
+    env.purgeExpired(key, at);
+    if (deliveryId !== undefined && !env.rememberDelivery(key, deliveryId, at, keyTtlMs)) return "duplicate";
+    env.editList(key, "inbox", at, expiresAt, (inbox) => [...inbox, encoded]);
+    due.bringForward(key, at);
+    return "recorded";
+  });
+  // The intents recorded in one turn of the event loop share one transaction: one commit, one WAL write (see TurnBatch).
+  const recordBatch = (batch: PendingIntent[]) =>
+    write(() =>
+      batch.map((pending): Outcome<"recorded" | "duplicate"> => {
+        try {
+          return { value: recordOne(pending) };
+        } catch (error) {
+          return { error };
+        }
+      }),
+    );
+  const intents = new TurnBatch(recordBatch);
+
   const sweep = () =>
     write(() => {
       const params = { now: now() };
@@ -91,15 +123,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     sweep,
 
     async recordIntent(key, intent, { deliveryId, keyTtlMs }) {
-      return write(() => {
-        const at = now();
-        const expiresAt = at + keyTtlMs;
-        if (deliveryId !== undefined && !setKv(keys.delivery(key, deliveryId), "1", expiresAt, true)) return "duplicate";
-        env.purgeExpired(key, at);
-        env.editList(key, "inbox", at, expiresAt, (inbox) => [...inbox, encodeIntent(intent)]);
-        due.bringForward(key, at);
-        return "recorded";
-      });
+      return intents.add({ key, encoded: encodeIntent(intent), deliveryId, keyTtlMs });
     },
 
     async load(key) {
