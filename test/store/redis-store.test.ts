@@ -129,13 +129,17 @@ describe("Redis store", () => {
     }
   });
 
-  it("records an intent in one round trip", async () => {
+  /** A store whose scripts are loaded and whose connection is up, and a counter of its socket writes from now on. */
+  async function warmStoreCountingWrites() {
     const client = redis.client();
     await client.ping();
     const { store } = freshStore(client);
     await store.recordIntent({ repoId: 1, pr: 1 }, refresh(), { keyTtlMs: HOUR });
+    return { store, counter: countSocketWrites(client) };
+  }
 
-    const counter = countSocketWrites(client);
+  it("records an intent in one round trip", async () => {
+    const { store, counter } = await warmStoreCountingWrites();
     try {
       expect(await store.recordIntent({ repoId: 1, pr: 2 }, refresh(), { deliveryId: "d-2", keyTtlMs: HOUR })).toBe("recorded");
       expect(counter.writes).toBe(1);
@@ -147,12 +151,7 @@ describe("Redis store", () => {
   });
 
   it("records the intents of one turn of the event loop in one round trip together", async () => {
-    const client = redis.client();
-    await client.ping();
-    const { store } = freshStore(client);
-    await store.recordIntent({ repoId: 1, pr: 1 }, refresh(), { keyTtlMs: HOUR });
-
-    const counter = countSocketWrites(client);
+    const { store, counter } = await warmStoreCountingWrites();
     try {
       const outcomes = await Promise.all(
         [1, 2, 3, 4].map((pr) => store.recordIntent({ repoId: pr % 2 === 0 ? 1 : 2, pr }, refresh(), { deliveryId: `turn-${pr}`, keyTtlMs: HOUR })),
