@@ -85,7 +85,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
     return probot.auth(installationId);
   };
   // Declared before the reconciler exists: a recorded intent pokes it (see Reconciler.poke).
-  const lifecycle = new Lifecycle({ store, onRecorded: () => reconciler.poke() });
+  const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
   const bot: BotIdentity = {};
   const { settings, notifier } = gitHubWiring({ operator, store, lifecycle, octokitFor, bot, log });
   const reconciler = new Reconciler(

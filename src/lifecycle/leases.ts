@@ -10,7 +10,8 @@ import type { LeaseName } from "../store/state-store.js";
  * written (the store would refuse it anyway: fencing).
  *
  * Each renewal also runs the `watch` callback, if any: the reconciler uses it
- * to notice a close while a step runs and abort just that step.
+ * to notice a close while a step runs and abort just that step. `watchNow`
+ * runs it at once, when this process records an intent for the environment.
  */
 export class Leases {
   private readonly held = new Set<LeaseName>();
@@ -18,6 +19,7 @@ export class Leases {
   private timer: NodeJS.Timeout | undefined;
   private lastRenewedAt: number;
   private watcher: (() => Promise<void>) | undefined;
+  private watchRunning = false;
   private closed = false;
 
   constructor(
@@ -64,6 +66,21 @@ export class Leases {
     }
   }
 
+  /** Runs the watch now (not twice at once); a failure waits for the next renewal's. */
+  watchNow(): void {
+    if (this.watcher === undefined || this.watchRunning) return;
+    void this.runWatch().catch((error: unknown) => this.engine.deps.log.warn({ err: error, env: this.key }, "could not look for a close; the next renewal looks again"));
+  }
+
+  private async runWatch(): Promise<void> {
+    this.watchRunning = true;
+    try {
+      await this.watcher?.();
+    } finally {
+      this.watchRunning = false;
+    }
+  }
+
   private schedule(): void {
     if (this.closed || this.timer !== undefined || this.signal.aborted) return;
     this.timer = setTimeout(() => void this.renew(), this.engine.options.renewEveryMs);
@@ -81,7 +98,7 @@ export class Leases {
         }
       }
       this.lastRenewedAt = this.engine.now();
-      await this.watcher?.();
+      if (!this.watchRunning) await this.runWatch();
     } catch (error) {
       log.warn({ err: error, env: this.key }, "could not renew the lease; retrying (is the store reachable?)");
       if (this.engine.now() - this.lastRenewedAt > leaseTtlMs) this.lose("no renewal succeeded for a whole lease TTL");

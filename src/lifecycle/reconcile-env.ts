@@ -20,10 +20,9 @@ import { tearDown } from "./teardown.js";
 const MAX_ITERATIONS = 500;
 
 /** Never rejects: every failure is logged and the environment is looked at again later. */
-export async function reconcileEnvironment(engine: Engine, key: EnvKey, stopSignal: AbortSignal): Promise<void> {
+export async function reconcileEnvironment(engine: Engine, key: EnvKey, stopSignal: AbortSignal, leases = new Leases(engine, key)): Promise<void> {
   const { store, log: rootLog } = engine.deps;
   const log = rootLog.child({ repoId: key.repoId, envId: envId(key.pr) });
-  const leases = new Leases(engine, key);
   const run: EnvRun = { engine, key, leases, log, stopSignal };
   try {
     if (!(await leases.acquire("lease"))) {

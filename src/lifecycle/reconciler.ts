@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { makeEngine, type Engine, type EngineDeps, type EngineOptions } from "./engine.js";
 import type { EnvKey } from "./environment.js";
+import { Leases } from "./leases.js";
 import { reconcileEnvironment } from "./reconcile-env.js";
 
 /**
@@ -14,7 +15,7 @@ import { reconcileEnvironment } from "./reconcile-env.js";
  */
 export class Reconciler {
   readonly engine: Engine;
-  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly inFlight = new Map<string, { work: Promise<void>; leases: Leases }>();
   private readonly stopController = new AbortController();
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -44,7 +45,7 @@ export class Reconciler {
     clearTimeout(this.pokeTimer);
     this.wake?.();
     await this.loop;
-    await Promise.allSettled(this.inFlight.values());
+    await Promise.allSettled([...this.inFlight.values()].map(({ work }) => work));
   }
 
   /**
@@ -67,8 +68,13 @@ export class Reconciler {
    * wake is deferred a little, so the webhook is answered first and a burst
    * folds into one pass, and spaced, so a storm of pushes costs at most a few
    * passes a second. Intents recorded by other replicas are found by the poll.
+   *
+   * When the environment is being worked on here, its running step looks at
+   * once whether teardown now wins (a close), instead of at the next lease
+   * renewal.
    */
-  poke(): void {
+  poke(key?: EnvKey): void {
+    if (key !== undefined) this.inFlight.get(idOf(key))?.leases.watchNow();
     if (this.pokeTimer !== undefined || this.stopController.signal.aborted) return;
     const { pokeDelayMs, pokeSpacingMs } = this.engine.options;
     const delay = Math.max(pokeDelayMs, this.lastPokeAt + pokeSpacingMs - performance.now());
@@ -84,14 +90,15 @@ export class Reconciler {
 
   /** Reconciles one environment now, whether due or not. */
   reconcile(key: EnvKey): Promise<void> {
-    const id = `${key.repoId}/${key.pr}`;
+    const id = idOf(key);
     const running = this.inFlight.get(id);
-    if (running) return running;
-    const work = reconcileEnvironment(this.engine, key, this.stopController.signal).finally(() => {
+    if (running) return running.work;
+    const leases = new Leases(this.engine, key);
+    const work = reconcileEnvironment(this.engine, key, this.stopController.signal, leases).finally(() => {
       this.inFlight.delete(id);
       if (this.waitingForSlot) this.wake?.();
     });
-    this.inFlight.set(id, work);
+    this.inFlight.set(id, { work, leases });
     return work;
   }
 
@@ -133,4 +140,8 @@ export class Reconciler {
     poll.abort();
     this.wake = undefined;
   }
+}
+
+function idOf(key: EnvKey): string {
+  return `${key.repoId}/${key.pr}`;
 }

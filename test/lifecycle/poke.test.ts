@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { StateStore } from "../../src/store/state-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { openIntent, pushIntent, stepWorkspace } from "./harness.js";
+import { closeIntent, openIntent, pushIntent, stepWorkspace, waitFor } from "./harness.js";
 import { makeWorld, type World } from "./world.js";
 
 /**
@@ -76,5 +76,22 @@ describe("poking the reconciler", () => {
     expect(passes).toBeLessThan(recorded / 4);
     for (let pr = 1; pr <= 8; pr += 1) await world.until({ repoId: 302, pr }, `pr ${pr} ready`, (fields) => fields.status === "ready", 10_000);
     ws.dispose();
+  });
+
+  it("stops a running step for a close recorded here at once, not at the next lease renewal", async () => {
+    const renewEveryMs = 20_000;
+    world = await makeWorld({
+      config: { templates: { default: { steps: [{ name: "migrate", run: "./step.sh migrate 30" }] } } },
+      options: { ...SLOW_POLL, renewEveryMs, leaseTtlMs: 3 * renewEveryMs },
+    });
+    const key = { repoId: 303, pr: 1 };
+    await world.lifecycle.record(key, openIntent(SHA1));
+    world.reconciler.start();
+    await waitFor("the step to start", async () => world?.ws.lines().some((line) => line.step === "migrate"));
+    const closedAt = Date.now();
+    await world.lifecycle.record(key, closeIntent());
+    await world.until(key, "deleted", (fields) => fields.status === "deleted", renewEveryMs);
+    expect(Date.now() - closedAt).toBeLessThan(renewEveryMs / 4);
+    expect(world.ws.lines().filter((line) => line.step === "migrate").map((line) => line.kind)).toEqual(["start"]);
   });
 });
