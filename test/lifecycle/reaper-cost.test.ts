@@ -13,6 +13,7 @@ import { makeWorld, type World } from "./world.js";
 const PREFIX = "ephemera:";
 const DUE_PER_TICK = 100;
 const ROUNDS = 3;
+const CLAIM_ROUNDS = 9;
 /** Claiming with this hide pushes an environment out of the way for good. */
 const OUT_OF_THE_WAY = 10 * 365 * 24 * HOUR;
 
@@ -55,27 +56,33 @@ function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 }
 
-/** Median time of a bare claimDue of the due ones, and of a whole tick (claim and reconcile each to `ready`). */
+/**
+ * The fastest of several bare claimDue calls of the due ones (a sub-millisecond
+ * call: the minimum is what the query costs, any single sample may be a
+ * neighbour's pause), and the median time of a whole tick (claim and
+ * reconcile each to `ready`).
+ */
 async function measure(): Promise<{ claimMs: number; tickMs: number }> {
   const claims: number[] = [];
   const ticks: number[] = [];
-  for (let round = 0; round < ROUNDS; round += 1) {
+  for (let round = 0; round < CLAIM_ROUNDS; round += 1) {
     await makeDue();
     const claimStart = performance.now();
     const claimed = await world.store.claimDue(Date.now(), DUE_PER_TICK, 1);
     claims.push(performance.now() - claimStart);
     expect(claimed).toHaveLength(DUE_PER_TICK);
     await new Promise((resolve) => setTimeout(resolve, 5));
-
+  }
+  for (let round = 0; round < ROUNDS; round += 1) {
     const keys = await makeDue();
     const tickStart = performance.now();
     const reconciled = await world.reconciler.runDue();
     ticks.push(performance.now() - tickStart);
-    // The first round's claimed-and-dropped ones come back too: at least this round's are done.
+    // The claimed-and-dropped ones come back too: at least this round's are done.
     expect(reconciled).toBeGreaterThanOrEqual(DUE_PER_TICK);
     expect((await world.store.load(keys[0] as EnvKey))?.fields.status).toBe("ready");
   }
-  return { claimMs: median(claims), tickMs: median(ticks) };
+  return { claimMs: Math.min(...claims), tickMs: median(ticks) };
 }
 
 describe("reaper cost", () => {
