@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { EnvKey } from "../../src/lifecycle/environment.js";
 import type { Intent } from "../../src/lifecycle/intent.js";
 import { CorruptRecordError, encodeEvent, encodeIntent } from "../../src/store/field-codec.js";
 import { SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
@@ -154,11 +155,12 @@ describe("the SQLite store", () => {
     expect(await store.listKeys()).toEqual([]);
     expect(await store.listRepos()).toEqual([]);
     expect(await store.getMeta("short")).toBeNull();
-    const stored = { env_keys: 5, kv: 1, due: 1 }; // inbox, deliveries, lease, status, events; meta; due
+    // inbox, lease, status, events; the delivery id and its set; meta; due
+    const stored = { env_keys: 4, deliveries: 1, delivery_sets: 1, kv: 1, due: 1 };
     expect(Object.fromEntries(Object.keys(stored).map((table) => [table, countRows(table)]))).toEqual(stored);
 
-    expect(store.sweep()).toBe(7);
-    expect(Object.keys(stored).map(countRows)).toEqual([0, 0, 0]);
+    expect(store.sweep()).toBe(8);
+    expect(Object.keys(stored).map(countRows)).toEqual([0, 0, 0, 0, 0]);
   });
 
   it("keeps an environment due while intents recorded after its load wait in the inbox", async () => {
@@ -185,6 +187,89 @@ describe("the SQLite store", () => {
     ]);
     expect(exported.find((entry) => entry.key.endsWith(":lease"))?.ttlMs).toBeLessThanOrEqual(HOUR);
     await expect(store.importKeys([{ key: "other:{7}:env:pr-42:status", value: "ready", ttlMs: null }])).rejects.toThrow(/prefix/);
+  });
+
+  it("records a delivery at a cost that does not grow with the ids remembered", async () => {
+    const store = open();
+    const small = { repoId: 8, pr: 1 };
+    const large = { repoId: 8, pr: 2 };
+    const window = 7 * 24 * HOUR;
+    // Remembered ids, written as an import would (the test is about recording, not filling).
+    const remembered = (n: number): Array<[string, number]> => Array.from({ length: n }, (_, i) => [`old-${i}`, Date.now() - HOUR + i]);
+    await store.importKeys([
+      { key: `${PREFIX}{8}:env:pr-1:deliveries`, value: remembered(10), ttlMs: window },
+      { key: `${PREFIX}{8}:env:pr-2:deliveries`, value: remembered(5000), ttlMs: window },
+    ]);
+
+    // The statements a record runs find their rows by index, never by scanning the environment's ids.
+    const plans = withRaw((raw) =>
+      [
+        "DELETE FROM deliveries WHERE repo_id = 1 AND pr = 1 AND at < 0",
+        "INSERT INTO deliveries (repo_id, pr, id, at) VALUES (1, 1, 'x', 0) ON CONFLICT DO NOTHING",
+        "SELECT expires_at FROM delivery_sets WHERE repo_id = 1 AND pr = 1",
+      ].flatMap((statement) => (raw.prepare(`EXPLAIN QUERY PLAN ${statement}`).all() as Array<{ detail: string }>).map((row) => row.detail)),
+    );
+    expect(plans.join("\n")).not.toMatch(/^SCAN/m);
+    expect(plans.join("\n")).toMatch(/deliveries_by_time \(repo_id=\? AND pr=\? AND at<\?\)/);
+
+    // And in time: recording into 5,000 ids costs about what recording into 10 does (the best of a few rounds each, interleaved, against noise).
+    const time = async (key: EnvKey, tag: string) => {
+      // Sent in one turn, they share one transaction: the time is the statements', not the commits'.
+      const start = process.hrtime.bigint();
+      const outcomes = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => store.recordIntent(key, refresh(tag), { deliveryId: `${tag}-${i}`, keyTtlMs: window })),
+      );
+      const ns = Number(process.hrtime.bigint() - start);
+      expect(new Set(outcomes)).toEqual(new Set(["recorded"]));
+      return ns;
+    };
+    const smallNs: number[] = [];
+    const largeNs: number[] = [];
+    for (let round = 0; round < 4; round += 1) {
+      smallNs.push(await time(small, `small-${round}`));
+      largeNs.push(await time(large, `large-${round}`));
+    }
+    expect(Math.min(...largeNs)).toBeLessThan(3 * Math.min(...smallNs));
+    expect(await store.recordIntent(large, refresh("again"), { deliveryId: "old-4999", keyTtlMs: window })).toBe("duplicate");
+    expect(withRaw((raw) => raw.prepare("SELECT count(*) AS n FROM deliveries WHERE repo_id = 8 AND pr = 2").get())).toEqual({ n: 5000 + 800 });
+  });
+
+  it("moves the deliveries of a version 1 file to their own tables", async () => {
+    const now = Date.now();
+    withRaw((raw) => {
+      raw.exec(`
+        CREATE TABLE env_keys (repo_id INTEGER NOT NULL, pr INTEGER NOT NULL, part TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER,
+          PRIMARY KEY (repo_id, pr, part)) STRICT, WITHOUT ROWID;
+        CREATE TABLE due (repo_id INTEGER NOT NULL, pr INTEGER NOT NULL, due_at INTEGER NOT NULL, PRIMARY KEY (repo_id, pr)) STRICT, WITHOUT ROWID;
+        CREATE INDEX due_by_time ON due (due_at);
+        CREATE TABLE admission (repo_id INTEGER NOT NULL, pr INTEGER NOT NULL, arrival_at INTEGER NOT NULL,
+          admitted INTEGER NOT NULL CHECK (admitted IN (0, 1)), PRIMARY KEY (repo_id, pr)) STRICT, WITHOUT ROWID;
+        CREATE INDEX admission_by_arrival ON admission (admitted, arrival_at, repo_id, pr);
+        CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) STRICT, WITHOUT ROWID;
+        PRAGMA user_version = 1;`);
+      const put = raw.prepare("INSERT INTO env_keys (repo_id, pr, part, value, expires_at) VALUES (?, ?, ?, ?, ?)");
+      put.run(key.repoId, key.pr, "deliveries", JSON.stringify([["d-1", now - 2000], ["d-2", now - 1000]]), now + HOUR);
+      put.run(key.repoId, key.pr, "status", "ready", now + HOUR);
+      // A malformed one is dropped, not a reason to refuse to start.
+      put.run(key.repoId, 43, "deliveries", "not json", now + HOUR);
+      put.run(key.repoId, 44, "deliveries", JSON.stringify([["ok", now], "junk", [1, 2]]), null);
+    });
+    const store = open();
+    withRaw((raw) => {
+      expect(raw.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+      expect(raw.prepare("SELECT count(*) AS n FROM env_keys WHERE part = 'deliveries'").get()).toEqual({ n: 0 });
+    });
+    const deliveries = (await store.exportKeys(key)).find((entry) => entry.key.endsWith(":deliveries"));
+    expect(deliveries?.value).toEqual([
+      ["d-1", now - 2000],
+      ["d-2", now - 1000],
+    ]);
+    expect(deliveries?.ttlMs).toBeGreaterThan(HOUR - 60_000);
+    expect(await store.recordIntent(key, refresh("t1"), { deliveryId: "d-2", keyTtlMs: HOUR })).toBe("duplicate");
+    expect(await store.recordIntent(key, refresh("t1"), { deliveryId: "d-3", keyTtlMs: HOUR })).toBe("recorded");
+    expect(await store.exportKeys({ repoId: key.repoId, pr: 43 })).toEqual([]);
+    expect(await store.exportKeys({ repoId: key.repoId, pr: 44 })).toEqual([{ key: `${PREFIX}{7}:env:pr-44:deliveries`, value: [["ok", now]], ttlMs: null }]);
+    expect(await store.listKeys()).toEqual([key]);
   });
 
   it("fails loudly on a corrupt record", async () => {

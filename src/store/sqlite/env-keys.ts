@@ -11,13 +11,11 @@ import { LIVE, type Sql } from "./connection.js";
 
 const ENV = "repo_id = @repoId AND pr = @pr";
 /**
- * The environment's state, not its leases nor its deliveries: a lease keeps
- * its own expiry, the deliveries theirs (the window they are remembered
- * for), and neither alone lists an environment.
+ * The environment's state, not its leases: a lease keeps its own expiry,
+ * and alone does not list an environment. (The deliveries, which neither,
+ * are not in this table: see deliveries.ts.)
  */
-export const DATA = "part NOT IN ('lease', 'teardown_lock', 'deliveries')";
-/** Every key `load` reads: all but the deliveries. */
-const STATE = "part != 'deliveries'";
+export const DATA = "part NOT IN ('lease', 'teardown_lock')";
 
 export type ListPart = Extract<EnvKeyPart, "inbox" | "events">;
 export function isList(part: EnvKeyPart): part is ListPart {
@@ -25,22 +23,6 @@ export function isList(part: EnvKeyPart): part is ListPart {
 }
 
 export const listSchema = z.array(z.string());
-
-/** The `deliveries` row: [delivery id, ms recorded] pairs, oldest first (a Redis sorted set exports so). */
-export const deliveriesSchema = z.array(z.tuple([z.string(), z.number()]));
-
-export function decodeDeliveries(raw: string): Array<[string, number]> {
-  try {
-    return deliveriesSchema.parse(JSON.parse(raw));
-  } catch (error) {
-    throw new CorruptRecordError("deliveries", error);
-  }
-}
-
-/** Sorted as Redis sorts a sorted set: by score, then by member. */
-export function sortDeliveries(pairs: Array<[string, number]>): Array<[string, number]> {
-  return [...pairs].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
-}
 
 export function decodeList(raw: string, part: ListPart): string[] {
   try {
@@ -79,27 +61,9 @@ export function envKeys(sql: Sql) {
     put,
     remove,
 
-    /** Live keys of the environment's state, leases included (not the deliveries). */
+    /** Every live key of the environment in this table: its state, leases included. */
     live(key: EnvKey, now: number): EnvRow[] {
-      return sql<EnvRow>(`SELECT part, value, expires_at FROM env_keys WHERE ${ENV} AND ${STATE} AND ${LIVE}`).all({ ...key, now });
-    },
-
-    /** Every live key of the environment, the deliveries too (for export). */
-    all(key: EnvKey, now: number): EnvRow[] {
       return sql<EnvRow>(`SELECT part, value, expires_at FROM env_keys WHERE ${ENV} AND ${LIVE}`).all({ ...key, now });
-    },
-
-    /**
-     * Remembers a delivery id for `windowMs`, as the Redis script does:
-     * forgets the ids older than the window, then refuses (false) an id
-     * still remembered. The row keeps at least the window.
-     */
-    rememberDelivery(key: EnvKey, deliveryId: string, now: number, windowMs: number): boolean {
-      const row = get(key, "deliveries", now);
-      const kept = (row ? decodeDeliveries(row.value) : []).filter(([, at]) => at >= now - windowMs);
-      if (kept.some(([id]) => id === deliveryId)) return false;
-      put(key, "deliveries", JSON.stringify(sortDeliveries([...kept, [deliveryId, now]])), Math.max(row?.expires_at ?? 0, now + windowMs));
-      return true;
     },
 
     /**
@@ -121,6 +85,19 @@ export function envKeys(sql: Sql) {
       const items = edit(row ? decodeList(row.value, part) : []);
       if (items.length > 0) put(key, part, JSON.stringify(items), Math.max(row?.expires_at ?? 0, expiresAt));
       else remove(key, part);
+    },
+
+    /**
+     * Appends one entry to a list, as RPUSH does, keeping the list at least
+     * until `expiresAt` (as `editList`). SQLite appends to the stored array
+     * (`$[#]` is its end) without the entries being read into JavaScript.
+     * Call after `purgeExpired`, so an expired list is not appended to.
+     */
+    appendList(key: EnvKey, part: ListPart, item: string, expiresAt: number): void {
+      sql(
+        `INSERT INTO env_keys (repo_id, pr, part, value, expires_at) VALUES (@repoId, @pr, @part, json_array(@item), @expiresAt)
+         ON CONFLICT (repo_id, pr, part) DO UPDATE SET value = json_insert(value, '$[#]', @item), expires_at = max(coalesce(expires_at, 0), excluded.expires_at)`,
+      ).run({ ...key, part, item, expiresAt });
     },
 
     /** Sets the expiry of every data key of the environment (leases keep theirs). */

@@ -10,11 +10,18 @@ import type Database from "better-sqlite3";
  *   list (inbox, events) is one row holding a JSON array of its entries,
  *   each encoded as Redis stores it: a Redis list has one TTL, and one row
  *   gives it one expiry here, and `exportKeys` needs no reassembly. An
- *   append rewrites the row, which is cheap because the inbox is folded
- *   within seconds and the event log is capped. The `deliveries` row (a
- *   Redis sorted set) is the JSON array of its [delivery id, ms] pairs. The
- *   Redis per-repository set of environments is a query on this table's
- *   primary key here.
+ *   append is a `json_insert` on the row, in SQLite, and the inbox is
+ *   folded within seconds and the event log capped. The Redis
+ *   per-repository set of environments is a query on this table's primary
+ *   key here. Every part but `deliveries`, which has tables of its own.
+ * - `delivery_sets` and `deliveries`: an environment's `deliveries` key (a
+ *   Redis sorted set with one TTL), its expiry and one row per delivery id
+ *   with the ms it was recorded, indexed by that time so that forgetting
+ *   the ids older than the window costs what is forgotten (deliveries.ts).
+ *   Version 1 kept the set as an `env_keys` row holding the JSON array of
+ *   its [id, ms] pairs, rewritten on every delivery; version 2 moves such
+ *   rows here (a malformed one, or pair, is dropped: at worst one
+ *   redelivery is recorded again).
  * - `due`: when each environment is next due, indexed by time, so claiming
  *   costs what is due and not what is stored.
  * - `admission`: every environment holding or waiting for a place, with its
@@ -61,6 +68,34 @@ const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL,
     expires_at INTEGER
   ) STRICT, WITHOUT ROWID;
+  `,
+  `
+  CREATE TABLE delivery_sets (
+    repo_id INTEGER NOT NULL,
+    pr INTEGER NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (repo_id, pr)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE deliveries (
+    repo_id INTEGER NOT NULL,
+    pr INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (repo_id, pr, id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX deliveries_by_time ON deliveries (repo_id, pr, at);
+
+  INSERT INTO deliveries (repo_id, pr, id, at)
+    SELECT env_keys.repo_id, env_keys.pr, pair.value ->> 0, pair.value ->> 1
+    FROM env_keys, json_each(CASE WHEN json_valid(env_keys.value) THEN env_keys.value ELSE '[]' END) AS pair
+    WHERE env_keys.part = 'deliveries'
+      AND CASE WHEN pair.type = 'array' THEN json_type(pair.value, '$[0]') = 'text' AND json_type(pair.value, '$[1]') IN ('integer', 'real') ELSE 0 END
+    ON CONFLICT DO UPDATE SET at = max(at, excluded.at);
+  INSERT INTO delivery_sets (repo_id, pr, expires_at)
+    SELECT DISTINCT repo_id, pr, (SELECT expires_at FROM env_keys AS old WHERE old.repo_id = deliveries.repo_id AND old.pr = deliveries.pr AND old.part = 'deliveries')
+    FROM deliveries;
+  DELETE FROM env_keys WHERE part = 'deliveries';
   `,
 ];
 

@@ -7,6 +7,7 @@ import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
 import { LIVE, openDatabase, statementCache } from "./connection.js";
 import { dueIndex } from "./due-index.js";
+import { deliveries } from "./deliveries.js";
 import { DATA, decodeList, envKeys, type ListPart } from "./env-keys.js";
 import { exportedKeys } from "./exported-keys.js";
 
@@ -53,7 +54,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const env = envKeys(sql);
   const due = dueIndex(sql);
   const queue = admission(sql);
-  const exported = exportedKeys(keys, env, due);
+  const delivered = deliveries(sql);
+  const exported = exportedKeys(keys, env, delivered, due);
   // Immediate: a read-modify-write takes the write lock before reading, so
   // two connections queue (busy_timeout) instead of one failing at commit.
   const write = <T>(work: () => T): T => db.transaction(work).immediate();
@@ -82,8 +84,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const at = now();
     const expiresAt = at + keyTtlMs;
     env.purgeExpired(key, at);
-    if (deliveryId !== undefined && !env.rememberDelivery(key, deliveryId, at, keyTtlMs)) return "duplicate";
-    env.editList(key, "inbox", at, expiresAt, (inbox) => [...inbox, encoded]);
+    if (deliveryId !== undefined && !delivered.remember(key, deliveryId, at, keyTtlMs)) return "duplicate";
+    env.appendList(key, "inbox", encoded, expiresAt);
     due.bringForward(key, at);
     return "recorded";
   });
@@ -106,6 +108,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return (
         sql(`DELETE FROM env_keys WHERE NOT ${LIVE}`).run(params).changes +
         sql(`DELETE FROM kv WHERE NOT ${LIVE}`).run(params).changes +
+        delivered.sweep(params.now) +
         due.forgetVanished()
       );
     });
