@@ -112,19 +112,20 @@ export class Reconciler {
     const stopped = this.stopController.signal;
     while (!stopped.aborted) {
       const free = options.concurrency - this.inFlight.size;
+      const limit = Math.min(free, options.batchSize);
       let claimed: EnvKey[] = [];
       this.poked = false;
       try {
-        if (free > 0) claimed = await this.claim(Math.min(free, options.batchSize));
+        if (limit > 0) claimed = await this.claim(limit);
       } catch (error) {
         deps.log.warn({ err: error }, "could not claim due environments; retrying (is the store reachable?)");
       }
       for (const key of claimed) void this.reconcile(key);
       // With every slot taken more may be due: a finished reconcile wakes the
-      // loop. A claim that left slots free took all there was, and the loop
-      // rests until a poke or the poll.
+      // loop. A claim that got fewer than it asked for took all there was, and
+      // the loop rests until a poke or the poll; a full batch goes straight on.
       this.waitingForSlot = free - claimed.length <= 0;
-      if (claimed.length === 0 || this.waitingForSlot) await this.idle();
+      if (claimed.length < limit || this.waitingForSlot) await this.idle();
     }
   }
 
