@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { join } from "node:path";
 import { makeKeys, type Keys } from "../../src/store/keys.js";
 import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
+import { deployOnEveryPushConfig } from "../../test/helpers/operator-config.js";
 import { startPrivateRedis } from "../../test/helpers/redis-server.js";
 import { startProcess, type BenchProcess } from "../lib/app.js";
 import type { BenchContext } from "../lib/context.js";
@@ -41,16 +42,7 @@ function operatorConfig(templateDb: string | undefined): string {
         uses: postgres
         with: { template: ${templateDb} }`
     : "";
-  return `
-templates:
-  default:
-    ttl: 4h
-    maxTtl: 2d
-    steps:
-      - name: deploy
-        run: echo "url=http://127.0.0.1:9/pr-$EPHEMERA_PR-$EPHEMERA_SHA" >> "$EPHEMERA_OUTPUT"
-        onUpdate: true${pg}
-`;
+  return deployOnEveryPushConfig(pg);
 }
 
 export async function startLifecycleApp(ctx: BenchContext, github: GitHub, { postgres: withPostgres }: { postgres: boolean }): Promise<LifecycleApp> {

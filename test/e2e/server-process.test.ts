@@ -7,6 +7,7 @@ import type { StateStore } from "../../src/store/state-store.js";
 import { testAppCredentials } from "../helpers/app-credentials.js";
 import { spawnApp, type AppProcess } from "../helpers/app-process.js";
 import { startFakeGitHub, type FakeGitHub } from "../helpers/fake-github.js";
+import { deployOnEveryPushConfig } from "../helpers/operator-config.js";
 import { prCommentEvent, pullRequestEvent, type PrScenario } from "../helpers/pr-events.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
 import { deliver } from "../helpers/webhooks.js";
@@ -24,17 +25,6 @@ const scenario: PrScenario = { repoId: 5501, owner: "octo", name: "shop", instal
 const key = { repoId: scenario.repoId, pr: scenario.pr };
 const sha = (n: number) => String(n).repeat(40);
 
-const OPERATOR_CONFIG = `
-templates:
-  default:
-    ttl: 4h
-    maxTtl: 2d
-    steps:
-      - name: deploy
-        run: echo "url=http://127.0.0.1:9/pr-$EPHEMERA_PR-$EPHEMERA_SHA" >> "$EPHEMERA_OUTPUT"
-        onUpdate: true
-`;
-
 describe("the server process against a fake GitHub", () => {
   let gh: FakeGitHub;
   let redis: PrivateRedis;
@@ -49,7 +39,7 @@ describe("the server process against a fake GitHub", () => {
     gh.setPermission("octo/shop", "visitor", "read");
     redis = await startPrivateRedis();
     const dir = mkdtempSync(join(tmpdir(), "ephemera-e2e-"));
-    writeFileSync(join(dir, "ephemera.config.yml"), OPERATOR_CONFIG);
+    writeFileSync(join(dir, "ephemera.config.yml"), deployOnEveryPushConfig());
     app = await spawnApp({
       env: { ...credentials, ...gh.env, REDIS_URL: redis.url, EPHEMERA_KEY_PREFIX: "e2e:", EPHEMERA_CONFIG: join(dir, "ephemera.config.yml") },
       cwd: dir,
