@@ -56,6 +56,10 @@ export interface StartOptions {
 export async function startEphemera({ env, log, engineOptions, Octokit = ProbotOctokit }: StartOptions): Promise<RunningEphemera> {
   const privateKey = loadPrivateKey(env.privateKey);
   const runtime = await openRuntime(env, log);
+  await runtime.checkProviders().catch(async (error: unknown) => {
+    await runtime.close();
+    throw error;
+  });
   const { operator } = runtime;
   const metrics = createMetrics();
   // Every store call is timed and its failures counted, /metrics' own reads included.
