@@ -97,7 +97,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       store,
       settings,
       providers: runtime.providers,
-      sealer: createSealer(env.secretKey),
+      sealer: createSealer(env.secretKeys),
       notifier: withMetrics(notifier, { metrics, store }),
       log: log.child({ name: "reconciler" }),
     },

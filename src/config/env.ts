@@ -105,10 +105,16 @@ const envSchema = z.object({
   EPHEMERA_REDELIVERY_INTERVAL: durationVariable("5m"),
   /** How often each replica removes provider resources no environment claims. */
   EPHEMERA_AUDIT_INTERVAL: durationVariable("1h"),
-  /** Key material for sealing secret step outputs in the store; unset: derived from WEBHOOK_SECRET. */
-  EPHEMERA_SECRET_KEY: optionalText.refine((value) => value === undefined || value.length >= 32, {
-    message: "must be at least 32 characters",
-  }),
+  /**
+   * Key material for sealing secret step outputs in the store, comma-separated
+   * during a rotation: new seals use the first, unsealing tries each in turn.
+   * Unset: WEBHOOK_SECRET, as one key.
+   */
+  EPHEMERA_SECRET_KEY: optionalText
+    .transform((value) => value?.split(",").map((key) => key.trim()))
+    .refine((keys) => keys === undefined || keys.every((key) => key.length >= 32), {
+      message: "must be one key of at least 32 characters, or several separated by commas (the newest first), each at least 32 characters",
+    }),
 });
 
 export interface AppEnv {
@@ -128,7 +134,8 @@ export interface AppEnv {
   adminToken: string | undefined;
   postgresUrl: string | undefined;
   postgresPrefix: string;
-  secretKey: string;
+  /** Sealing keys, newest first: the first seals, each unseals (EPHEMERA_SECRET_KEY, else WEBHOOK_SECRET). */
+  secretKeys: readonly string[];
   /** Background jobs (DESIGN §8), in ms. */
   intervals: { resyncMs: number; redeliveryMs: number; auditMs: number };
 }
@@ -144,7 +151,7 @@ export function readEnv(env: Record<string, string | undefined>): AppEnv {
     appId: Number(value.APP_ID),
     privateKey,
     webhookSecret: value.WEBHOOK_SECRET,
-    secretKey: value.EPHEMERA_SECRET_KEY ?? value.WEBHOOK_SECRET,
+    secretKeys: value.EPHEMERA_SECRET_KEY ?? [value.WEBHOOK_SECRET],
   };
 }
 
@@ -162,13 +169,13 @@ const cliEnvSchema = envSchema.extend({
 });
 
 /** Everything but the credentials, read the same way for the server and the CLI. */
-type SharedSettings = Omit<AppEnv, "appId" | "privateKey" | "webhookSecret" | "secretKey">;
+type SharedSettings = Omit<AppEnv, "appId" | "privateKey" | "webhookSecret" | "secretKeys">;
 
 export interface CliEnv extends SharedSettings {
   /** Present when APP_ID and a private key are both set: only commands that talk to GitHub need them. */
   github: { appId: number; privateKey: AppEnv["privateKey"] } | undefined;
   /** As the server derives it (EPHEMERA_SECRET_KEY, else WEBHOOK_SECRET); needed only by commands that run the reconciler. */
-  secretKey: string | undefined;
+  secretKeys: readonly string[] | undefined;
 }
 
 export function readCliEnv(env: Record<string, string | undefined>): CliEnv {
@@ -177,7 +184,7 @@ export function readCliEnv(env: Record<string, string | undefined>): CliEnv {
   return {
     ...sharedSettings(value, env),
     github: value.APP_ID !== undefined && privateKey !== undefined ? { appId: Number(value.APP_ID), privateKey } : undefined,
-    secretKey: value.EPHEMERA_SECRET_KEY ?? value.WEBHOOK_SECRET,
+    secretKeys: value.EPHEMERA_SECRET_KEY ?? (value.WEBHOOK_SECRET === undefined ? undefined : [value.WEBHOOK_SECRET]),
   };
 }
 

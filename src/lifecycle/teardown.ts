@@ -1,7 +1,7 @@
 import { providerFor } from "../providers/provider.js";
 import { retryDelayMs } from "./backoff.js";
 import type { DesiredState } from "./desired.js";
-import type { Artifacts, Progress } from "./environment.js";
+import type { Artifacts, EventLogEntry, Progress } from "./environment.js";
 import { describeFailure } from "./errors.js";
 import { closedByExpiry } from "./fold.js";
 import type { Iteration, Next } from "./iteration.js";
@@ -83,7 +83,9 @@ async function runActions(it: Iteration, desired: DesiredState | undefined, init
       return "settled";
     }
     progress = { ...progress, tornDown: [...progress.tornDown, action.id], retry: undefined };
-    await it.commit({ set: { desired, artifacts: artifacts() }, events: [lifecycleEvent("teardown_step", it.engine.now(), action.id)], dueAt: it.workingDueAt(), keyTtlMs: it.liveTtl(expiresAt) });
+    const events = [lifecycleEvent("teardown_step", it.engine.now(), action.id)];
+    if (attempt.value.length > 0) events.unshift(ranWithoutSecrets(it, action, attempt.value));
+    await it.commit({ set: { desired, artifacts: artifacts() }, events, dueAt: it.workingDueAt(), keyTtlMs: it.liveTtl(expiresAt) });
   }
   await finish(it, desired);
   return "settled";
@@ -98,21 +100,38 @@ function remainingActions(it: Iteration, progress: Progress): TeardownAction[] {
   return teardownActions(template, progress.started, progress.tornDown);
 }
 
-async function perform(it: Iteration, action: TeardownAction, signal: AbortSignal): Promise<void> {
+/**
+ * Runs one action; returns the secret outputs it had to go without. A key
+ * rotated away must not strand a teardown: commands get what can still be
+ * unsealed, and a provider's destroy works from the environment's key.
+ */
+async function perform(it: Iteration, action: TeardownAction, signal: AbortSignal): Promise<string[]> {
   const { fields, engine } = it;
   if (fields.config === undefined) throw new Error("an environment with started steps has no config");
+  const unreadableSecrets: string[] = [];
   const ctx = stepContext({
     config: fields.config,
     expiresAt: fields.expires_at ?? toIso(engine.now()),
     checkpoints: fields.checkpoints ?? {},
     phase: "teardown",
     sealer: engine.deps.sealer,
+    unreadableSecrets,
     signal,
     log: it.run.log,
   });
   const provider = providerFor(action.step, engine.deps.providers);
-  if (action.kind === "command") await provider.create(action.step, ctx);
-  else await provider.destroy(action.step, ctx);
+  if (action.kind === "destroy") {
+    await provider.destroy(action.step, ctx);
+    return [];
+  }
+  await provider.create(action.step, ctx);
+  return unreadableSecrets;
+}
+
+function ranWithoutSecrets(it: Iteration, action: TeardownAction, secrets: readonly string[]): EventLogEntry {
+  const why = "they were sealed with a key the app no longer has (EPHEMERA_SECRET_KEY, or WEBHOOK_SECRET when it is unset, was changed without listing the old key after the new one)";
+  it.run.log.warn({ action: action.id, secrets }, `teardown command ran without secret outputs: ${why}`);
+  return lifecycleEvent("teardown_without_secrets", it.engine.now(), `${action.id} ran without ${secrets.join(", ")}: ${why}`);
 }
 
 /** Leaves the active set, wakes the waiters, and leaves a `deleted` tombstone that is never due. */
