@@ -91,13 +91,17 @@ async function runActions(it: Iteration, desired: DesiredState | undefined, init
   return "settled";
 }
 
-/** The template says how to undo each step; a repository's config cannot change that, nor an uninstalled app stop it. */
+/**
+ * The environment's own template says how to undo each step, as recorded
+ * when it was set up: a repository's file cannot change that, nor the
+ * operator removing the template, nor an uninstalled app stop it.
+ */
 function remainingActions(it: Iteration, progress: Progress): TeardownAction[] {
   if (progress.started.length === 0) return [];
-  const name = it.fields.config?.template ?? "";
-  const template = it.engine.deps.settings.template(name);
-  if (template === undefined) throw new Error(`cannot tear down: template "${name}" is not in the operator config any more; restore it`);
-  return teardownActions(template, progress.started, progress.tornDown);
+  const { template: name, undo } = it.fields.config ?? { template: "" };
+  const plan = undo ?? it.engine.deps.settings.template(name);
+  if (plan === undefined) throw new Error(`cannot tear down: template "${name}" is not in the operator config any more and this environment predates recording it; restore it`);
+  return teardownActions(plan, progress.started, progress.tornDown);
 }
 
 /**
