@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InvalidDurationError, parseDuration } from "./duration.js";
 import { DEFAULT_POSTGRES_PREFIX, POSTGRES_PREFIX_PATTERN } from "../providers/postgres-provider.js";
+import type { AuditBounds } from "../providers/audit.js";
 
 /**
  * Start-up configuration from environment variables (DESIGN §2). `readEnv`
@@ -31,6 +32,15 @@ function urlWithProtocols(protocols: string[], example: string) {
     },
     { message: `is not a valid URL (expected ${example})` },
   );
+}
+
+/** A whole number from `min` to `max`; `fallback` when unset. */
+function intVariable(fallback: string, min: number, max: number) {
+  return z
+    .string()
+    .default(fallback)
+    .refine((value) => /^\d+$/.test(value) && Number(value) >= min && Number(value) <= max, { message: `must be a whole number from ${min} to ${max}` })
+    .transform(Number);
 }
 
 function durationVariable(fallback: string) {
@@ -105,6 +115,10 @@ const envSchema = z.object({
   EPHEMERA_REDELIVERY_INTERVAL: durationVariable("5m"),
   /** How often each replica removes provider resources no environment claims. */
   EPHEMERA_AUDIT_INTERVAL: durationVariable("1h"),
+  /** The most orphaned environments one audit run removes the resources of, per provider (`audit --force` lifts it). */
+  EPHEMERA_AUDIT_MAX_REMOVALS: intVariable("20", 1, 100_000),
+  /** The largest share, in percent, of the environments a provider lists that one audit run removes (`audit --force` lifts it). */
+  EPHEMERA_AUDIT_MAX_SHARE: intVariable("50", 1, 100),
   /**
    * Key material for sealing secret step outputs in the store, comma-separated
    * during a rotation: new seals use the first, unsealing tries each in turn.
@@ -138,6 +152,8 @@ export interface AppEnv {
   secretKeys: readonly string[];
   /** Background jobs (DESIGN §8), in ms. */
   intervals: { resyncMs: number; redeliveryMs: number; auditMs: number };
+  /** How much one orphan audit run may remove. */
+  auditBounds: AuditBounds;
 }
 
 export function readEnv(env: Record<string, string | undefined>): AppEnv {
@@ -221,5 +237,6 @@ function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string
       redeliveryMs: value.EPHEMERA_REDELIVERY_INTERVAL,
       auditMs: value.EPHEMERA_AUDIT_INTERVAL,
     },
+    auditBounds: { maxRemovals: value.EPHEMERA_AUDIT_MAX_REMOVALS, maxShare: value.EPHEMERA_AUDIT_MAX_SHARE / 100 },
   };
 }
