@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresProvider } from "../../src/providers/postgres-provider.js";
-import type { StepContext } from "../../src/providers/provider.js";
-import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { openTestPostgres, setupContext, type TestPostgres } from "../helpers/postgres.js";
 import { testLog } from "../lifecycle/harness.js";
 import { runCliHere, tempDir } from "./cli-harness.js";
 
@@ -21,7 +20,7 @@ beforeAll(async () => {
   data = tempDir("ephemera-cli-audit-");
   const provider = new PostgresProvider({ adminUrl: pg.adminUrl, prefix: pg.prefix, log: testLog() });
   try {
-    for (const pr of [1, 2, 3]) await provider.create({ name: "database", uses: "postgres" }, context(pr));
+    for (const pr of [1, 2, 3]) await provider.create({ name: "database", uses: "postgres" }, setupContext(REPO_ID, pr, testLog()));
   } finally {
     await provider.close();
   }
@@ -30,22 +29,6 @@ afterAll(async () => {
   await pg.dispose();
   data.dispose();
 });
-
-function context(pr: number): StepContext {
-  return {
-    repo: "octo/app",
-    repoId: REPO_ID,
-    pr,
-    sha: "c".repeat(40),
-    ref: "feature",
-    expiresAt: "2030-01-01T00:00:00.000Z",
-    phase: "setup",
-    outputs: {},
-    secrets: {},
-    signal: new AbortController().signal,
-    log: testLog(),
-  };
-}
 
 async function ours(): Promise<string[]> {
   const { rows } = await pg.admin.query<{ name: string }>("SELECT datname AS name FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", [pg.prefix]);

@@ -7,9 +7,9 @@ import { readEnv } from "../../src/config/env.js";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
 import { auditOrphans } from "../../src/providers/audit.js";
 import { PostgresProvider } from "../../src/providers/postgres-provider.js";
-import type { OwnedResource, ProviderLogger, ResourceOwner, StepContext } from "../../src/providers/provider.js";
+import type { OwnedResource, ProviderLogger, ResourceOwner } from "../../src/providers/provider.js";
 import { openRuntime } from "../../src/runtime.js";
-import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { openTestPostgres, setupContext, type TestPostgres } from "../helpers/postgres.js";
 
 const REPO_ID = 777;
 const log: ProviderLogger = { info: () => undefined, warn: () => undefined };
@@ -31,19 +31,7 @@ afterAll(async () => {
 });
 
 async function createEnvironment(pr: number, provider = postgres): Promise<void> {
-  const ctx: StepContext = {
-    repo: "octo/app",
-    repoId: REPO_ID,
-    pr,
-    sha: "b".repeat(40),
-    ref: "feature",
-    expiresAt: "2030-01-01T00:00:00.000Z",
-    phase: "setup",
-    outputs: {},
-    secrets: {},
-    signal: new AbortController().signal,
-    log,
-  };
+  const ctx = setupContext(REPO_ID, pr, log);
   await provider.create({ name: "database", uses: "postgres" }, ctx);
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresProvider, scramVerifier } from "../../src/providers/postgres-provider.js";
-import { StepFailedError, type ProviderLogger, type StepContext, type StepSpec } from "../../src/providers/provider.js";
-import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { StepFailedError, type ProviderLogger, type StepSpec } from "../../src/providers/provider.js";
+import { openTestPostgres, setupContext, type TestPostgres } from "../helpers/postgres.js";
 
 const REPO_ID = 4242;
 const lines: string[] = [];
@@ -24,21 +24,7 @@ afterAll(async () => {
   await db.dispose();
 });
 
-function context(pr: number): StepContext {
-  return {
-    repo: "octo/app",
-    repoId: REPO_ID,
-    pr,
-    sha: "a".repeat(40),
-    ref: "feature",
-    expiresAt: "2030-01-01T00:00:00.000Z",
-    phase: "setup",
-    outputs: {},
-    secrets: {},
-    signal: new AbortController().signal,
-    log,
-  };
-}
+const context = (pr: number) => setupContext(REPO_ID, pr, log);
 
 const step = (template?: string): StepSpec => ({ name: "database", uses: "postgres", with: template ? { template } : {} });
 
