@@ -52,7 +52,7 @@ describe("the template is fixed when the environment is created", () => {
     expect(ended(world)).toEqual(["deploy-a@1", "deploy-a@2", "undeploy-a@2"]);
   });
 
-  it("tears down with the recorded template after the operator has removed it", async () => {
+  it("holds an environment whose template the operator removed, and tears it down with the recorded one", async () => {
     const file = join(dir, "removed.sqlite");
     const key = { repoId: 402, pr: 2 };
     world = await makeWorld({ config: { templates: { default: template("b"), alpha: template("a") } }, repoConfig: () => ({ template: "alpha" }), store: openSqliteStore({ file, prefix: "ephemera:" }) });
@@ -61,11 +61,15 @@ describe("the template is fixed when the environment is created", () => {
     await world.until(key, "ready", (fields) => fields.status === "ready");
     await world.dispose();
 
-    // Restarted with a config that no longer has "alpha".
+    // Restarted with a config that no longer has "alpha": a push is held, with the reason on the PR.
     world = await makeWorld({ config: { templates: { default: template("b") } }, store: openSqliteStore({ file, prefix: "ephemera:" }) });
-    await world.lifecycle.record(key, closeIntent());
+    await world.lifecycle.record(key, pushIntent(SHA2));
     world.reconciler.start();
+    const held = await world.until(key, "held", (fields) => fields.artifacts?.blocked !== undefined);
+    expect(held.artifacts?.blocked).toContain('template "alpha" is no longer in the operator config');
+
+    await world.lifecycle.record(key, closeIntent());
     await world.until(key, "deleted", (fields) => fields.status === "deleted");
-    expect(ended(world)).toEqual(["undeploy-a@1"]);
+    expect(ended(world).map((step) => step.split("@")[0])).toEqual(["undeploy-a"]);
   });
 });
