@@ -117,7 +117,6 @@ export function idleDueAt(params: { expiresAt: number; warnBeforeMs: number; war
   return warnAt === undefined ? params.expiresAt : Math.min(warnAt, params.expiresAt);
 }
 
-
 /** One thing a teardown does; `id` is how `progress.tornDown` remembers it is done. */
 export interface TeardownAction {
   id: string;
