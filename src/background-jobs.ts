@@ -4,9 +4,10 @@ import { startPeriodic } from "./github/periodic.js";
 import { redeliverFailed } from "./github/redeliver.js";
 import { resync } from "./github/resync.js";
 import type { Lifecycle } from "./lifecycle/api.js";
-import { liveEnvironmentClaims } from "./lifecycle/claims.js";
+import type { OperatorConfig } from "./config/operator-config.js";
+import { auditClaims } from "./lifecycle/claims.js";
 import type { Metrics } from "./metrics/registry.js";
-import { auditOrphans } from "./providers/audit.js";
+import { auditOrphans, type AuditBounds } from "./providers/audit.js";
 import type { ResourceOwner } from "./providers/provider.js";
 import type { StateStore } from "./store/state-store.js";
 
@@ -21,6 +22,9 @@ export interface BackgroundJobsDeps {
   lifecycle: Lifecycle;
   store: StateStore;
   owners: readonly ResourceOwner[];
+  /** For the audit: which template each environment uses. */
+  operator: OperatorConfig;
+  auditBounds: AuditBounds;
   metrics: Pick<Metrics, "countOrphans">;
   intervals: JobIntervals;
   log: Logger;
@@ -56,7 +60,8 @@ export function startBackgroundJobs(deps: BackgroundJobsDeps): { stop(): Promise
         everyMs: deps.intervals.auditMs,
         log: auditLog,
         run: async () => {
-          const report = await auditOrphans({ owners: deps.owners, isClaimed: liveEnvironmentClaims(store), dryRun: false, log: auditLog });
+          const claims = auditClaims(store, deps.operator);
+          const report = await auditOrphans({ owners: deps.owners, ...claims, bounds: deps.auditBounds, force: false, dryRun: false, log: auditLog });
           deps.metrics.countOrphans(report.found);
         },
       }),

@@ -21,6 +21,8 @@ export interface Runtime {
   providers: Provider[];
   /** Providers whose resources the orphan audit can list. */
   owners: ResourceOwner[];
+  /** The server's start-up checks that need the providers' backends: every template database closed to PUBLIC. */
+  checkProviders(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,11 +53,24 @@ export async function openRuntime(env: RuntimeEnv, log: Logger): Promise<Runtime
     store,
     providers: postgres ? [run, postgres] : [run],
     owners: postgres ? [postgres] : [],
+    async checkProviders() {
+      await postgres?.closeTemplates(postgresTemplates(operator), providerLog);
+    },
     async close() {
       await postgres?.close();
       await store.close();
     },
   };
+}
+
+/** The template databases `uses: postgres` steps clone, across all templates. */
+function postgresTemplates(operator: OperatorConfig): string[] {
+  return Object.values(operator.templates).flatMap((template) =>
+    template.steps.flatMap((step) => {
+      const database = step.uses === "postgres" ? step.with.template : undefined;
+      return typeof database === "string" ? [database] : [];
+    }),
+  );
 }
 
 /** A user's configuration mistake, as the one line the server and the CLI print; undefined for anything else. */

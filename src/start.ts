@@ -56,6 +56,10 @@ export interface StartOptions {
 export async function startEphemera({ env, log, engineOptions, Octokit = ProbotOctokit }: StartOptions): Promise<RunningEphemera> {
   const privateKey = loadPrivateKey(env.privateKey);
   const runtime = await openRuntime(env, log);
+  await runtime.checkProviders().catch(async (error: unknown) => {
+    await runtime.close();
+    throw error;
+  });
   const { operator } = runtime;
   const metrics = createMetrics();
   // Every store call is timed and its failures counted, /metrics' own reads included.
@@ -93,7 +97,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       store,
       settings,
       providers: runtime.providers,
-      sealer: createSealer(env.secretKey),
+      sealer: createSealer(env.secretKeys),
       notifier: withMetrics(notifier, { metrics, store }),
       log: log.child({ name: "reconciler" }),
     },
@@ -123,7 +127,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   // In the background: GitHub being slow or unreachable must not hold up start-up.
   void appBotIdentity(loaded, log).then((identity) => Object.assign(bot, identity));
   reconciler.start();
-  const jobs = startBackgroundJobs({ probot: loaded, lifecycle, store, owners: runtime.owners, metrics, intervals: env.intervals, log });
+  const jobs = startBackgroundJobs({ probot: loaded, lifecycle, store, owners: runtime.owners, operator, auditBounds: env.auditBounds, metrics, intervals: env.intervals, log });
 
   return {
     server,

@@ -100,12 +100,12 @@ export class CliContext {
 
   /** The server's sealing key: steps get their secret outputs unsealed, so the reconciler cannot run without it. */
   sealer(command: string): Sealer {
-    if (this.env.secretKey === undefined) {
+    if (this.env.secretKeys === undefined) {
       throw new EnvError([
         `EPHEMERA_SECRET_KEY (or WEBHOOK_SECRET, from which the server derives it when unset) is required: \`${command}\` runs the reconciler, which unseals the secret outputs of setup steps`,
       ]);
     }
-    return createSealer(this.env.secretKey);
+    return createSealer(this.env.secretKeys);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InvalidDurationError, parseDuration } from "./duration.js";
 import { DEFAULT_POSTGRES_PREFIX, POSTGRES_PREFIX_PATTERN } from "../providers/postgres-provider.js";
+import type { AuditBounds } from "../providers/audit.js";
 
 /**
  * Start-up configuration from environment variables (DESIGN §2). `readEnv`
@@ -31,6 +32,15 @@ function urlWithProtocols(protocols: string[], example: string) {
     },
     { message: `is not a valid URL (expected ${example})` },
   );
+}
+
+/** A whole number from `min` to `max`; `fallback` when unset. */
+function intVariable(fallback: string, min: number, max: number) {
+  return z
+    .string()
+    .default(fallback)
+    .refine((value) => /^\d+$/.test(value) && Number(value) >= min && Number(value) <= max, { message: `must be a whole number from ${min} to ${max}` })
+    .transform(Number);
 }
 
 function durationVariable(fallback: string) {
@@ -105,10 +115,20 @@ const envSchema = z.object({
   EPHEMERA_REDELIVERY_INTERVAL: durationVariable("5m"),
   /** How often each replica removes provider resources no environment claims. */
   EPHEMERA_AUDIT_INTERVAL: durationVariable("1h"),
-  /** Key material for sealing secret step outputs in the store; unset: derived from WEBHOOK_SECRET. */
-  EPHEMERA_SECRET_KEY: optionalText.refine((value) => value === undefined || value.length >= 32, {
-    message: "must be at least 32 characters",
-  }),
+  /** The most orphaned environments one audit run removes the resources of, per provider (`audit --force` lifts it). */
+  EPHEMERA_AUDIT_MAX_REMOVALS: intVariable("20", 1, 100_000),
+  /** The largest share, in percent, of the environments a provider lists that one audit run removes (`audit --force` lifts it). */
+  EPHEMERA_AUDIT_MAX_SHARE: intVariable("50", 1, 100),
+  /**
+   * Key material for sealing secret step outputs in the store, comma-separated
+   * during a rotation: new seals use the first, unsealing tries each in turn.
+   * Unset: WEBHOOK_SECRET, as one key.
+   */
+  EPHEMERA_SECRET_KEY: optionalText
+    .transform((value) => value?.split(",").map((key) => key.trim()))
+    .refine((keys) => keys === undefined || keys.every((key) => key.length >= 32), {
+      message: "must be one key of at least 32 characters, or several separated by commas (the newest first), each at least 32 characters",
+    }),
 });
 
 export interface AppEnv {
@@ -128,9 +148,12 @@ export interface AppEnv {
   adminToken: string | undefined;
   postgresUrl: string | undefined;
   postgresPrefix: string;
-  secretKey: string;
+  /** Sealing keys, newest first: the first seals, each unseals (EPHEMERA_SECRET_KEY, else WEBHOOK_SECRET). */
+  secretKeys: readonly string[];
   /** Background jobs (DESIGN §8), in ms. */
   intervals: { resyncMs: number; redeliveryMs: number; auditMs: number };
+  /** How much one orphan audit run may remove. */
+  auditBounds: AuditBounds;
 }
 
 export function readEnv(env: Record<string, string | undefined>): AppEnv {
@@ -144,7 +167,7 @@ export function readEnv(env: Record<string, string | undefined>): AppEnv {
     appId: Number(value.APP_ID),
     privateKey,
     webhookSecret: value.WEBHOOK_SECRET,
-    secretKey: value.EPHEMERA_SECRET_KEY ?? value.WEBHOOK_SECRET,
+    secretKeys: value.EPHEMERA_SECRET_KEY ?? [value.WEBHOOK_SECRET],
   };
 }
 
@@ -162,13 +185,13 @@ const cliEnvSchema = envSchema.extend({
 });
 
 /** Everything but the credentials, read the same way for the server and the CLI. */
-type SharedSettings = Omit<AppEnv, "appId" | "privateKey" | "webhookSecret" | "secretKey">;
+type SharedSettings = Omit<AppEnv, "appId" | "privateKey" | "webhookSecret" | "secretKeys">;
 
 export interface CliEnv extends SharedSettings {
   /** Present when APP_ID and a private key are both set: only commands that talk to GitHub need them. */
   github: { appId: number; privateKey: AppEnv["privateKey"] } | undefined;
   /** As the server derives it (EPHEMERA_SECRET_KEY, else WEBHOOK_SECRET); needed only by commands that run the reconciler. */
-  secretKey: string | undefined;
+  secretKeys: readonly string[] | undefined;
 }
 
 export function readCliEnv(env: Record<string, string | undefined>): CliEnv {
@@ -177,7 +200,7 @@ export function readCliEnv(env: Record<string, string | undefined>): CliEnv {
   return {
     ...sharedSettings(value, env),
     github: value.APP_ID !== undefined && privateKey !== undefined ? { appId: Number(value.APP_ID), privateKey } : undefined,
-    secretKey: value.EPHEMERA_SECRET_KEY ?? value.WEBHOOK_SECRET,
+    secretKeys: value.EPHEMERA_SECRET_KEY ?? (value.WEBHOOK_SECRET === undefined ? undefined : [value.WEBHOOK_SECRET]),
   };
 }
 
@@ -214,5 +237,6 @@ function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string
       redeliveryMs: value.EPHEMERA_REDELIVERY_INTERVAL,
       auditMs: value.EPHEMERA_AUDIT_INTERVAL,
     },
+    auditBounds: { maxRemovals: value.EPHEMERA_AUDIT_MAX_REMOVALS, maxShare: value.EPHEMERA_AUDIT_MAX_SHARE / 100 },
   };
 }

@@ -35,6 +35,27 @@ export function sameEnv(a: EnvKey, b: EnvKey): boolean {
   return a.repoId === b.repoId && a.pr === b.pr;
 }
 
+/** A step as teardown needs it: which provider, with what; never a step's `env` (it may carry an operator secret). */
+const undoStepSchema = z.object({
+  name: z.string(),
+  run: z.string().optional(),
+  uses: z.string().optional(),
+  with: z.record(z.string(), z.unknown()).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+});
+
+/**
+ * What undoing an environment takes (DESIGN §7: the template is fixed when
+ * the environment is created): the teardown commands of its template as it
+ * was last set up, and every setup step it has had, so a teardown needs
+ * neither the repository's file nor the operator's template of today.
+ */
+export const undoPlanSchema = z.object({
+  steps: z.array(undoStepSchema),
+  teardown: z.array(undoStepSchema),
+});
+export type UndoPlan = z.infer<typeof undoPlanSchema>;
+
 export const envConfigSchema = z.object({
   /** `owner/name` at the time of the last event; the id is what identifies it. */
   repo: z.string(),
@@ -44,7 +65,10 @@ export const envConfigSchema = z.object({
   headSha: z.string(),
   headRef: z.string(),
   fork: z.boolean(),
+  /** The template's name, fixed when the environment is created: a repository's file that names another one applies to new environments. */
   template: z.string(),
+  /** Absent in records written before it existed: teardown then reads the operator's template by name. */
+  undo: undoPlanSchema.optional(),
   /** The template TTL in force for this environment, in milliseconds. */
   ttlMs: z.number().int().positive(),
   /** The template's cap for `/preview extend`, counted from now, in milliseconds. */

@@ -42,6 +42,8 @@ export type LifecycleEvent =
   | "teardown_started"
   | "teardown_step"
   | "teardown_retry"
+  /** A teardown command ran without secret outputs that could not be unsealed; the detail names them and why. */
+  | "teardown_without_secrets"
   | "deleted";
 
 export interface Notifier {

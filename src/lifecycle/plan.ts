@@ -1,7 +1,8 @@
 import type { Template } from "../config/template-schema.js";
 import type { Policy } from "../config/policy.js";
 import type { DesiredState } from "./desired.js";
-import type { Checkpoint, Checkpoints, Progress } from "./environment.js";
+import type { StepSpec } from "../providers/provider.js";
+import type { Checkpoint, Checkpoints, Progress, UndoPlan } from "./environment.js";
 import { creationBlocker, updateBlocker } from "./gates.js";
 import type { StatusOrNew } from "./transitions.js";
 import { warningDueAt } from "./ttl.js";
@@ -116,11 +117,12 @@ export function idleDueAt(params: { expiresAt: number; warnBeforeMs: number; war
   return warnAt === undefined ? params.expiresAt : Math.min(warnAt, params.expiresAt);
 }
 
-type SetupStep = Template["steps"][number];
-type TeardownStep = Template["teardown"][number];
-
 /** One thing a teardown does; `id` is how `progress.tornDown` remembers it is done. */
-export type TeardownAction = { id: string; kind: "command"; step: TeardownStep } | { id: string; kind: "destroy"; step: SetupStep };
+export interface TeardownAction {
+  id: string;
+  kind: "command" | "destroy";
+  step: StepSpec;
+}
 
 /**
  * What is left to tear down, in order: the template's teardown commands
@@ -128,7 +130,7 @@ export type TeardownAction = { id: string; kind: "command"; step: TeardownStep }
  * order of setup. Only for steps that started, completed or not, so a step
  * cut short by a crash is still destroyed; nothing at all when none started.
  */
-export function teardownActions(template: Pick<Template, "steps" | "teardown">, started: readonly string[], tornDown: readonly string[]): TeardownAction[] {
+export function teardownActions(template: UndoPlan, started: readonly string[], tornDown: readonly string[]): TeardownAction[] {
   if (started.length === 0) return [];
   const commands = template.teardown.map((step): TeardownAction => ({ id: `teardown:${step.name}`, kind: "command", step }));
   const destroys = template.steps

@@ -7,6 +7,7 @@ import { Leases } from "./leases.js";
 import { lifecycleEvent } from "./notifier.js";
 import { invalidConfigReason } from "./settings.js";
 import { advanceSetup } from "./setup.js";
+import { withRecordedTemplate } from "./setup-base.js";
 import { tearDown } from "./teardown.js";
 
 /**
@@ -64,17 +65,23 @@ async function advance(it: Iteration): Promise<Next> {
     return "settled";
   }
   const resolution = await engine.deps.settings.resolve({ key: it.run.key, desired });
-  if (!resolution.ok) return refuseInvalidConfig(it, resolution.problems);
-  return advanceSetup(it, resolution.settings, desired);
+  if (!resolution.ok) return refuse(it, invalidConfigReason(resolution.problems));
+  const settings = withRecordedTemplate(it, resolution.settings);
+  if (settings === undefined) return refuse(it, missingTemplateReason(it.fields.config?.template ?? ""));
+  return advanceSetup(it, settings, desired);
+}
+
+function missingTemplateReason(template: string): string {
+  return `This environment's template "${template}" is no longer in the operator config. To move it to another template, close and reopen the PR, or \`/preview destroy\` then \`/preview deploy\`.`;
 }
 
 /**
- * The repository's config is invalid: nothing is provisioned or changed, the
- * PR says why, and a new intent (a push, `/preview status`) looks again.
+ * The repository's config is invalid, or the environment's template is
+ * gone: nothing is provisioned or changed, the PR says why, and a new intent
+ * (a push, `/preview status`) looks again.
  */
-async function refuseInvalidConfig(it: Iteration, problems: string[]): Promise<Next> {
+async function refuse(it: Iteration, reason: string): Promise<Next> {
   const { engine, assessment } = it;
-  const reason = invalidConfigReason(problems);
   const artifacts = { deployments: {}, outputs: {}, ...it.fields.artifacts, blocked: reason };
   const unchanged = it.fields.artifacts?.blocked === reason;
   const created = it.status !== "new" && it.status !== "deleted" && it.status !== "pending";

@@ -1,6 +1,8 @@
 import type { EnvFields } from "../store/state-store.js";
 import type { DesiredState } from "./desired.js";
-import type { Artifacts, Checkpoints, EnvConfig, Progress } from "./environment.js";
+import type { Template } from "../config/template-schema.js";
+import type { StepSpec } from "../providers/provider.js";
+import type { Artifacts, Checkpoints, EnvConfig, Progress, UndoPlan } from "./environment.js";
 import type { Iteration } from "./iteration.js";
 import type { EnvSettings } from "./settings.js";
 import { expiryOnCreate, toIso } from "./ttl.js";
@@ -25,9 +27,38 @@ function freshArtifacts(previous: Artifacts | undefined): Artifacts {
   return { commentId: previous?.commentId, deployments: previous?.deployments ?? {}, outputs: {} };
 }
 
+function isFresh(it: Iteration): boolean {
+  return it.status === "new" || it.status === "deleted";
+}
+
+/**
+ * `settings` with the environment's own template (DESIGN §7: fixed when it
+ * is created), whatever the repository's file names now: a switch there
+ * applies to new environments. Undefined when the operator config no longer
+ * has that template (teardown still can: see `undoPlanFor`).
+ */
+export function withRecordedTemplate(it: Iteration, settings: EnvSettings): EnvSettings | undefined {
+  const recorded = isFresh(it) ? undefined : it.fields.config;
+  if (recorded === undefined || recorded.template === settings.templateName) return settings;
+  const template = it.engine.deps.settings.template(recorded.template);
+  return template && { ...settings, templateName: recorded.template, template, ttlMs: recorded.ttlMs };
+}
+
+/**
+ * What teardown will undo, as of a setup pass with `template`: its teardown
+ * commands, and its steps plus any step an earlier definition had (it may
+ * have started). Steps' `env` is left out: teardown does not run them.
+ */
+export function undoPlanFor(template: Pick<Template, "steps" | "teardown">, previous: UndoPlan | undefined): UndoPlan {
+  const undoStep = ({ name, run, uses, with: settings, timeoutMs }: StepSpec): UndoPlan["steps"][number] => ({ name, run, uses, with: settings, timeoutMs });
+  const steps = template.steps.map(undoStep);
+  const dropped = (previous?.steps ?? []).filter((step) => !steps.some((current) => current.name === step.name));
+  return { steps: [...steps, ...dropped], teardown: template.teardown.map(undoStep) };
+}
+
 export function setupBase(it: Iteration, settings: EnvSettings, desired: DesiredState): SetupBase {
   const { fields, run } = it;
-  const fresh = it.status === "new" || it.status === "deleted";
+  const fresh = isFresh(it);
   const now = it.engine.now();
   const config: EnvConfig = {
     repo: desired.repo,
@@ -38,6 +69,7 @@ export function setupBase(it: Iteration, settings: EnvSettings, desired: Desired
     headRef: desired.headRef,
     fork: desired.fork,
     template: settings.templateName,
+    undo: undoPlanFor(settings.template, fresh ? undefined : fields.config?.undo),
     ttlMs: settings.ttlMs,
     maxTtlMs: settings.template.maxTtlMs,
   };

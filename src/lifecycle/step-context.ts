@@ -1,6 +1,6 @@
 import type { Checkpoint, Checkpoints, EnvConfig } from "./environment.js";
 import type { OutputsByStep, Phase, ProviderLogger, StepContext, StepOutcome } from "../providers/provider.js";
-import { isSealed, type Sealer } from "../providers/secrets.js";
+import { isSealed, UnsealError, type Sealer } from "../providers/secrets.js";
 import type { Target } from "./plan.js";
 
 /**
@@ -15,14 +15,26 @@ export function stepContext(params: {
   checkpoints: Checkpoints;
   phase: Phase;
   sealer: Sealer;
+  /**
+   * Given (teardown), a secret that cannot be unsealed (its key was rotated
+   * away) is left out and its `step.output` name added here, so undoing an
+   * environment never depends on a key; absent (setup), it fails the step.
+   */
+  unreadableSecrets?: string[];
   signal: AbortSignal;
   log: ProviderLogger;
 }): StepContext {
-  const { config, checkpoints, sealer } = params;
+  const { config, checkpoints, sealer, unreadableSecrets } = params;
   const secrets: Record<string, Record<string, string>> = {};
   for (const [step, checkpoint] of Object.entries(checkpoints)) {
     for (const [name, value] of Object.entries(checkpoint.outputs)) {
-      if (isSealed(value)) (secrets[step] ??= {})[name] = sealer.unseal(value);
+      if (!isSealed(value)) continue;
+      try {
+        (secrets[step] ??= {})[name] = sealer.unseal(value);
+      } catch (error) {
+        if (unreadableSecrets === undefined || !(error instanceof UnsealError)) throw error;
+        unreadableSecrets.push(`${step}.${name}`);
+      }
     }
   }
   return {

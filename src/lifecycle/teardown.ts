@@ -1,7 +1,7 @@
 import { providerFor } from "../providers/provider.js";
 import { retryDelayMs } from "./backoff.js";
 import type { DesiredState } from "./desired.js";
-import type { Artifacts, Progress } from "./environment.js";
+import type { Artifacts, EventLogEntry, Progress } from "./environment.js";
 import { describeFailure } from "./errors.js";
 import { closedByExpiry } from "./fold.js";
 import type { Iteration, Next } from "./iteration.js";
@@ -83,36 +83,59 @@ async function runActions(it: Iteration, desired: DesiredState | undefined, init
       return "settled";
     }
     progress = { ...progress, tornDown: [...progress.tornDown, action.id], retry: undefined };
-    await it.commit({ set: { desired, artifacts: artifacts() }, events: [lifecycleEvent("teardown_step", it.engine.now(), action.id)], dueAt: it.workingDueAt(), keyTtlMs: it.liveTtl(expiresAt) });
+    const events = [lifecycleEvent("teardown_step", it.engine.now(), action.id)];
+    if (attempt.value.length > 0) events.unshift(ranWithoutSecrets(it, action, attempt.value));
+    await it.commit({ set: { desired, artifacts: artifacts() }, events, dueAt: it.workingDueAt(), keyTtlMs: it.liveTtl(expiresAt) });
   }
   await finish(it, desired);
   return "settled";
 }
 
-/** The template says how to undo each step; a repository's config cannot change that, nor an uninstalled app stop it. */
+/**
+ * The environment's own template says how to undo each step, as recorded
+ * when it was set up: a repository's file cannot change that, nor the
+ * operator removing the template, nor an uninstalled app stop it.
+ */
 function remainingActions(it: Iteration, progress: Progress): TeardownAction[] {
   if (progress.started.length === 0) return [];
-  const name = it.fields.config?.template ?? "";
-  const template = it.engine.deps.settings.template(name);
-  if (template === undefined) throw new Error(`cannot tear down: template "${name}" is not in the operator config any more; restore it`);
-  return teardownActions(template, progress.started, progress.tornDown);
+  const { template: name, undo } = it.fields.config ?? { template: "" };
+  const plan = undo ?? it.engine.deps.settings.template(name);
+  if (plan === undefined) throw new Error(`cannot tear down: template "${name}" is not in the operator config any more and this environment predates recording it; restore it`);
+  return teardownActions(plan, progress.started, progress.tornDown);
 }
 
-async function perform(it: Iteration, action: TeardownAction, signal: AbortSignal): Promise<void> {
+/**
+ * Runs one action; returns the secret outputs it had to go without. A key
+ * rotated away must not strand a teardown: commands get what can still be
+ * unsealed, and a provider's destroy works from the environment's key.
+ */
+async function perform(it: Iteration, action: TeardownAction, signal: AbortSignal): Promise<string[]> {
   const { fields, engine } = it;
   if (fields.config === undefined) throw new Error("an environment with started steps has no config");
+  const unreadableSecrets: string[] = [];
   const ctx = stepContext({
     config: fields.config,
     expiresAt: fields.expires_at ?? toIso(engine.now()),
     checkpoints: fields.checkpoints ?? {},
     phase: "teardown",
     sealer: engine.deps.sealer,
+    unreadableSecrets,
     signal,
     log: it.run.log,
   });
   const provider = providerFor(action.step, engine.deps.providers);
-  if (action.kind === "command") await provider.create(action.step, ctx);
-  else await provider.destroy(action.step, ctx);
+  if (action.kind === "destroy") {
+    await provider.destroy(action.step, ctx);
+    return [];
+  }
+  await provider.create(action.step, ctx);
+  return unreadableSecrets;
+}
+
+function ranWithoutSecrets(it: Iteration, action: TeardownAction, secrets: readonly string[]): EventLogEntry {
+  const why = "they were sealed with a key the app no longer has (EPHEMERA_SECRET_KEY, or WEBHOOK_SECRET when it is unset, was changed without listing the old key after the new one)";
+  it.run.log.warn({ action: action.id, secrets }, `teardown command ran without secret outputs: ${why}`);
+  return lifecycleEvent("teardown_without_secrets", it.engine.now(), `${action.id} ran without ${secrets.join(", ")}: ${why}`);
 }
 
 /** Leaves the active set, wakes the waiters, and leaves a `deleted` tombstone that is never due. */

@@ -25,7 +25,7 @@ const SETUP_RUN: ReadonlySet<string> = new Set<LifecycleEvent>([
   "refresh",
   "expiry_warning",
 ]);
-const TEARDOWN_RUN: ReadonlySet<string> = new Set<LifecycleEvent>(["teardown_started", "teardown_step", "teardown_retry", "refresh"]);
+const TEARDOWN_RUN: ReadonlySet<string> = new Set<LifecycleEvent>(["teardown_started", "teardown_step", "teardown_retry", "teardown_without_secrets", "refresh"]);
 
 /** Where the clock starts for each timing. */
 const CREATION_STARTS: ReadonlySet<string> = new Set<LifecycleEvent>(["queued", "provisioning"]);

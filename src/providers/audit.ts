@@ -11,15 +11,33 @@ import type { OwnedResource, ProviderLogger, ResourceOwner } from "./provider.js
  * under `eph_`), or an operator's template database named with the prefix,
  * looks exactly like that.
  *
- * Fail-safe: when `isClaimed` cannot answer, the environment counts as
- * claimed. It is asked right before that environment's resources are
- * removed, to keep the window in which a new environment could appear short.
+ * Fail-safe, because an audit that trusts a wrong answer removes everything:
+ * - when `isClaimed` cannot answer, the environment counts as claimed; it is
+ *   asked again right before that environment's resources are removed, to
+ *   keep the window in which a new environment could appear short;
+ * - nothing is removed for a provider that no live environment in the store
+ *   uses: an emptied store or a wrong key prefix looks exactly like that;
+ * - one run removes at most `maxRemovals` environments' resources and at most
+ *   `maxShare` of the environments the provider lists; the next run goes on.
+ * `force` lifts the last two, for an operator who has checked.
  */
+
+export interface AuditBounds {
+  /** Orphaned environments whose resources one run removes, per provider. */
+  readonly maxRemovals: number;
+  /** Of the environments a provider lists (claimed or not), the share one run may remove: 0 to 1. */
+  readonly maxShare: number;
+}
 
 export interface AuditOptions {
   readonly owners: readonly ResourceOwner[];
   /** Whether a live environment (any status but `deleted`) exists for `env`. */
   readonly isClaimed: (env: EnvKey) => Promise<boolean>;
+  /** Whether the store holds a live environment whose template uses the provider named so. */
+  readonly inUse: (provider: string) => Promise<boolean>;
+  readonly bounds: AuditBounds;
+  /** Remove every orphan found, whatever `inUse` and `bounds` say. */
+  readonly force: boolean;
   /** Report only; remove nothing. */
   readonly dryRun: boolean;
   readonly log: ProviderLogger;
@@ -36,11 +54,15 @@ export interface AuditReport {
   /** Orphans: unclaimed, or prefixed but not parseable (`env: null`, never removed). */
   readonly found: OwnedResource[];
   readonly removed: OwnedResource[];
+  /** Orphans left for a later run (or `--force`); `notes` say why. */
+  readonly heldBack: OwnedResource[];
   readonly errors: AuditError[];
+  /** Why orphans were held back, one line each, naming the provider. */
+  readonly notes: string[];
 }
 
 export async function auditOrphans(options: AuditOptions): Promise<AuditReport> {
-  const report: AuditReport = { found: [], removed: [], errors: [] };
+  const report: AuditReport = { found: [], removed: [], heldBack: [], errors: [], notes: [] };
   for (const owner of options.owners) {
     let resources: OwnedResource[];
     try {
@@ -49,32 +71,82 @@ export async function auditOrphans(options: AuditOptions): Promise<AuditReport> 
       recordError(options, report, { owner: owner.name, resource: null, message: messageOf(error) });
       continue;
     }
-    for (const group of groupByEnv(resources)) await auditGroup(options, report, owner, group);
+    await auditOwner(options, report, owner, groupByEnv(resources));
   }
   return report;
 }
 
-/** One environment's resources, removed together and in the order the owner listed them. */
-async function auditGroup(options: AuditOptions, report: AuditReport, owner: ResourceOwner, group: OwnedResource[]): Promise<void> {
-  const env = group[0]?.env ?? null;
-  if (env === null) {
+async function auditOwner(options: AuditOptions, report: AuditReport, owner: ResourceOwner, groups: OwnedResource[][]): Promise<void> {
+  const orphans: OwnedResource[][] = [];
+  let listed = 0;
+  for (const group of groups) {
+    if (group[0]?.env == null) {
+      report.found.push(...group);
+      options.log.warn({ owner: owner.name, names: group.map((resource) => resource.name) }, "resource carries the prefix but names no environment; left alone");
+      continue;
+    }
+    listed += 1;
+    if (await isClaimed(options, report, owner, group)) continue;
     report.found.push(...group);
-    options.log.warn({ owner: owner.name, names: group.map((resource) => resource.name) }, "resource carries the prefix but names no environment; left alone");
-    return;
+    orphans.push(group);
   }
+  if (orphans.length === 0) return;
+  const allowed = await allowedRemovals(options, report, owner, orphans.length, listed);
+  for (const [index, group] of orphans.entries()) {
+    if (index >= allowed) report.heldBack.push(...group);
+    else if (!options.dryRun && !(await isClaimed(options, report, owner, group))) await removeGroup(options, report, owner, group);
+  }
+}
+
+/** How many of the `orphans` (environments) this run may remove; a note says why when fewer. */
+async function allowedRemovals(options: AuditOptions, report: AuditReport, owner: ResourceOwner, orphans: number, listed: number): Promise<number> {
+  if (options.force) return orphans;
+  const held = (note: string) => {
+    report.notes.push(note);
+    options.log.warn({ owner: owner.name, orphans }, note);
+  };
   try {
-    if (await options.isClaimed(env)) return;
+    if (!(await options.inUse(owner.name))) {
+      held(
+        `${owner.name}: holding back all ${orphans} orphaned environments: the store holds no live environment whose template uses ${owner.name}, ` +
+          "as after a wrong EPHEMERA_KEY_PREFIX or an emptied store; check, then `npx ephemera audit --force` removes them",
+      );
+      return 0;
+    }
   } catch (error) {
-    recordError(options, report, { owner: owner.name, resource: group[0] ?? null, message: `could not tell whether it is claimed: ${messageOf(error)}` });
-    return;
+    recordError(options, report, { owner: owner.name, resource: null, message: `could not tell whether any environment uses it: ${messageOf(error)}` });
+    return 0;
   }
-  report.found.push(...group);
-  if (options.dryRun) return;
+  const { maxRemovals, maxShare } = options.bounds;
+  const limit = Math.min(maxRemovals, Math.ceil(listed * maxShare));
+  if (orphans > limit) {
+    held(
+      `${owner.name}: holding back ${orphans - limit} of ${orphans} orphaned environments: one run removes at most ${maxRemovals} and ${Math.round(maxShare * 100)}% of the ${listed} environments found ` +
+        "(EPHEMERA_AUDIT_MAX_REMOVALS, EPHEMERA_AUDIT_MAX_SHARE); the next run goes on, or `npx ephemera audit --force` removes them now",
+    );
+  }
+  return limit;
+}
+
+/** Fail-safe: an environment whose claim cannot be checked counts as claimed. */
+async function isClaimed(options: AuditOptions, report: AuditReport, owner: ResourceOwner, group: OwnedResource[]): Promise<boolean> {
+  const [first] = group;
+  if (first?.env == null) return true;
+  try {
+    return await options.isClaimed(first.env);
+  } catch (error) {
+    recordError(options, report, { owner: owner.name, resource: first, message: `could not tell whether it is claimed: ${messageOf(error)}` });
+    return true;
+  }
+}
+
+/** One environment's resources, removed together and in the order the owner listed them. */
+async function removeGroup(options: AuditOptions, report: AuditReport, owner: ResourceOwner, group: OwnedResource[]): Promise<void> {
   for (const resource of group) {
     try {
       await owner.removeOwned(resource);
       report.removed.push(resource);
-      options.log.info({ owner: owner.name, kind: resource.kind, name: resource.name, env }, "removed an orphaned resource");
+      options.log.info({ owner: owner.name, kind: resource.kind, name: resource.name, env: resource.env }, "removed an orphaned resource");
     } catch (error) {
       // What comes after may depend on it (a role that still owns its database).
       recordError(options, report, { owner: owner.name, resource, message: messageOf(error) });

@@ -1,6 +1,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import pg from "pg";
 import { z } from "zod";
+import { ConfigError } from "../config/config-error.js";
 import type { EnvKey } from "../lifecycle/environment.js";
 import {
   StepFailedError,
@@ -18,7 +19,10 @@ import {
  * `uses: postgres`: one database and one login role per environment, both
  * named `<prefix><repoId>_pr<n>` from numeric ids only, so nothing from a PR
  * reaches SQL and the audit can read a name back to its environment. The
- * role owns its database and is the only one that may connect to it.
+ * role owns its database and is the only one that may connect to it: CONNECT
+ * is revoked from PUBLIC on every database made here and on every template
+ * database cloned (a role could otherwise read the seed data, or plant an
+ * object in the template that every later clone would carry).
  *
  * DDL takes no parameters, so every identifier goes through
  * `escapeIdentifier` and the password through `escapeLiteral`, and only as
@@ -47,6 +51,13 @@ export const DEFAULT_POSTGRES_PREFIX = "eph_";
 const TERMINAL_CODES = new Set(["3D000", "42501"]);
 const ROLE_EXISTS = "SELECT 1 FROM pg_roles WHERE rolname = $1";
 const DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = $1";
+const PUBLIC_CAN_CONNECT = "SELECT has_database_privilege('public', datname, 'CONNECT') AS open FROM pg_database WHERE datname = $1";
+/** The databases other than its own where the role owns objects or holds privileges: `DROP ROLE` refuses while there are any. */
+const ROLE_DEPENDENT_DATABASES = `
+  SELECT DISTINCT d.datname AS name
+    FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1)
+   ORDER BY 1`;
 
 /**
  * In a database cloned from a template, the schemas and relations that the
@@ -139,6 +150,28 @@ export class PostgresProvider implements Provider, ResourceOwner {
     ctx.log.info({ step: step.name, database: name }, "postgres database and role dropped");
   }
 
+  /**
+   * At start-up: closes every template database the operator config names to
+   * PUBLIC, so no environment's role can connect to it. Throws the one line
+   * an operator needs when the admin role is not allowed to (it is not the
+   * database's owner or a superuser); a template that does not exist yet is
+   * only warned about here, and fails its step when it is still missing.
+   */
+  async closeTemplates(names: readonly string[], log: ProviderLogger): Promise<void> {
+    for (const name of new Set(names)) {
+      if (!(await this.exists(DATABASE_EXISTS, name))) {
+        log.warn({ template: name }, "the template database a postgres step names does not exist yet; its environments fail until it does");
+        continue;
+      }
+      try {
+        await this.closeToPublic(name);
+      } catch (error) {
+        if (error instanceof TemplateOpenError) throw new ConfigError("EPHEMERA_POSTGRES_URL", [error.message]);
+        throw error;
+      }
+    }
+  }
+
   async listOwned(): Promise<OwnedResource[]> {
     const { rows } = await this.pool.query<{ kind: string; name: string }>(OWNED_QUERY, [this.prefix]);
     return rows.map(({ kind, name }) => ({ provider: this.name, kind, name, env: this.parseName(name) }));
@@ -174,6 +207,7 @@ export class PostgresProvider implements Provider, ResourceOwner {
     if (!(await this.exists(ROLE_EXISTS, name))) await this.pool.query(`CREATE ROLE ${id(name)}`);
     await this.pool.query(`ALTER ROLE ${id(name)} WITH LOGIN PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`);
     const creating = !(await this.exists(DATABASE_EXISTS, name));
+    if (template !== undefined) await this.closeToPublic(template);
     if (creating) {
       await this.pool.query(`CREATE DATABASE ${id(name)} OWNER ${id(name)}${template === undefined ? "" : ` TEMPLATE ${id(template)}`}`);
     }
@@ -194,19 +228,13 @@ export class PostgresProvider implements Provider, ResourceOwner {
 
   /** Gives the role what a template's owner owns in its clone; nothing to do in a fresh database. */
   private async handOver(name: string): Promise<void> {
-    const url = new URL(this.adminUrl);
-    url.pathname = `/${name}`;
-    const client = new pg.Client({ connectionString: url.href, connectionTimeoutMillis: 10_000 });
-    await client.connect();
-    try {
+    await this.inDatabase(name, async (client) => {
       const { rows } = await client.query<{ kind: string; schema: string | null; name: string }>(HANDOVER_QUERY, [name]);
       for (const row of rows) {
         const object = row.schema === null ? id(row.name) : `${id(row.schema)}.${id(row.name)}`;
         await client.query(`ALTER ${row.kind === "SCHEMA" ? "SCHEMA" : "TABLE"} ${object} OWNER TO ${id(name)}`);
       }
-    } finally {
-      await client.end();
-    }
+    });
   }
 
   /** FORCE ends the sessions still connected to it (the preview app's, a developer's psql). */
@@ -214,8 +242,46 @@ export class PostgresProvider implements Provider, ResourceOwner {
     await this.pool.query(`DROP DATABASE IF EXISTS ${id(name)} WITH (FORCE)`);
   }
 
+  /**
+   * A template database open to PUBLIC is closed; when the admin is not
+   * allowed to, PostgreSQL only warns, so the privilege is read again and
+   * the error says what to run.
+   */
+  private async closeToPublic(database: string): Promise<void> {
+    const isOpen = async () => (await this.pool.query<{ open: boolean }>(PUBLIC_CAN_CONNECT, [database])).rows[0]?.open === true;
+    if (!(await isOpen())) return;
+    const sql = `REVOKE CONNECT ON DATABASE ${id(database)} FROM PUBLIC;`;
+    await this.pool.query(sql);
+    if (await isOpen()) throw new TemplateOpenError(database, sql);
+  }
+
+  /**
+   * Whatever the environment's code did with the role, it goes: no new
+   * sessions, the open ones ended, and what it came to own or be granted in
+   * other databases (where some grant let it) dropped there — not handed to
+   * the admin, which would make anything it planted run with the admin's
+   * rights. Its own database is dropped before this.
+   */
   private async dropRole(name: string): Promise<void> {
+    if (!(await this.exists(ROLE_EXISTS, name))) return;
+    await this.pool.query(`ALTER ROLE ${id(name)} NOLOGIN`);
+    await this.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [name]);
+    const { rows } = await this.pool.query<{ name: string }>(ROLE_DEPENDENT_DATABASES, [name]);
+    for (const database of rows) await this.inDatabase(database.name, (client) => client.query(`DROP OWNED BY ${id(name)}`));
     await this.pool.query(`DROP ROLE IF EXISTS ${id(name)}`);
+  }
+
+  /** An admin session in another database, for what can only be done from inside it. */
+  private async inDatabase<T>(database: string, action: (client: pg.Client) => Promise<T>): Promise<T> {
+    const url = new URL(this.adminUrl);
+    url.pathname = `/${database}`;
+    const client = new pg.Client({ connectionString: url.href, connectionTimeoutMillis: 10_000 });
+    await client.connect();
+    try {
+      return await action(client);
+    } finally {
+      await client.end();
+    }
   }
 
   /** Turns a PostgreSQL error into the step's failure: retryable unless its SQLSTATE says a retry cannot help. */
@@ -227,10 +293,18 @@ export class PostgresProvider implements Provider, ResourceOwner {
       throw new StepFailedError({
         step: step.name,
         reason: `failed in PostgreSQL: ${(error as Error).message}`,
-        terminal: typeof code === "string" && TERMINAL_CODES.has(code),
+        terminal: error instanceof TemplateOpenError || (typeof code === "string" && TERMINAL_CODES.has(code)),
         cause: error,
       });
     }
+  }
+}
+
+/** A template database PUBLIC may connect to and the admin role cannot close: no clone until an operator does. */
+class TemplateOpenError extends Error {
+  constructor(template: string, sql: string) {
+    super(`template database "${template}" lets every role connect and the admin role cannot revoke that: run \`${sql}\` as its owner or a superuser`);
+    this.name = "TemplateOpenError";
   }
 }
 

@@ -4,7 +4,9 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:cr
  * Secret step outputs (a database URL with its password) are stored only in
  * sealed form: AES-256-GCM under a key derived with HKDF-SHA256 from the
  * operator's key material, written as `sealed:v1:<base64url iv|tag|ciphertext>`.
- * The version lets a later key or cipher coexist with values sealed today.
+ * The version lets a later cipher coexist with values sealed today. Keys
+ * rotate by listing the old ones after the new: the first seals, unsealing
+ * tries each (GCM's tag tells a wrong key from the right one).
  */
 
 const PREFIX = "sealed:v1:";
@@ -31,14 +33,17 @@ export function isSealed(value: string): boolean {
   return value.startsWith(PREFIX);
 }
 
-export function createSealer(keyMaterial: string): Sealer {
-  if (keyMaterial.length === 0) throw new Error("the key material for sealing secrets is empty");
-  const key = Buffer.from(hkdfSync("sha256", keyMaterial, HKDF_SALT, HKDF_INFO, 32));
+/** `keyMaterial`: one key, or several newest first (the first seals). */
+export function createSealer(keyMaterial: string | readonly string[]): Sealer {
+  const materials = typeof keyMaterial === "string" ? [keyMaterial] : keyMaterial;
+  if (materials.length === 0 || materials.some((material) => material.length === 0)) throw new Error("the key material for sealing secrets is empty");
+  const keys = materials.map((material) => Buffer.from(hkdfSync("sha256", material, HKDF_SALT, HKDF_INFO, 32)));
+  const sealingKey = keys[0] as Buffer;
 
   return {
     seal(plaintext) {
       const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv("aes-256-gcm", key, iv);
+      const cipher = createCipheriv("aes-256-gcm", sealingKey, iv);
       const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
       return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString("base64url");
     },
@@ -46,15 +51,24 @@ export function createSealer(keyMaterial: string): Sealer {
       if (!isSealed(sealed)) throw new UnsealError(`not a sealed value (expected the "${PREFIX}" prefix)`);
       const packed = Buffer.from(sealed.slice(PREFIX.length), "base64url");
       if (packed.length < IV_BYTES + TAG_BYTES) throw new UnsealError("sealed value is truncated");
-      const decipher = createDecipheriv("aes-256-gcm", key, packed.subarray(0, IV_BYTES));
-      decipher.setAuthTag(packed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      try {
-        return Buffer.concat([decipher.update(packed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8");
-      } catch {
-        throw new UnsealError(
-          "cannot unseal a secret output: it was sealed with a different key (was EPHEMERA_SECRET_KEY, or WEBHOOK_SECRET when that is unset, changed?) or it was altered",
-        );
+      for (const key of keys) {
+        const plaintext = openWith(key, packed);
+        if (plaintext !== undefined) return plaintext;
       }
+      throw new UnsealError(
+        "cannot unseal a secret output: it was sealed with a key EPHEMERA_SECRET_KEY does not list (was it, or WEBHOOK_SECRET when it is unset, changed without keeping the old key after the new?) or it was altered",
+      );
     },
   };
+}
+
+/** The plaintext, or undefined when `key` is not the one it was sealed with (or it was altered). */
+function openWith(key: Buffer, packed: Buffer): string | undefined {
+  const decipher = createDecipheriv("aes-256-gcm", key, packed.subarray(0, IV_BYTES));
+  decipher.setAuthTag(packed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(packed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8");
+  } catch {
+    return undefined;
+  }
 }

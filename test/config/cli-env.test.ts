@@ -15,7 +15,7 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
 
 describe("readCliEnv", () => {
   it("needs nothing: no App id, key or webhook secret, and then no GitHub and no sealing key", () => {
-    expect(readCliEnv({})).toMatchObject({ github: undefined, secretKey: undefined, keyPrefix: "ephemera:", dataDir: "./data", redisUrl: undefined, logLevel: "warn" });
+    expect(readCliEnv({})).toMatchObject({ github: undefined, secretKeys: undefined, keyPrefix: "ephemera:", dataDir: "./data", redisUrl: undefined, logLevel: "warn" });
   });
 
   it("reads everything the server reads the same way", () => {
@@ -34,16 +34,16 @@ describe("readCliEnv", () => {
   });
 
   it("derives the sealing key as the server does", () => {
-    expect(readCliEnv({ WEBHOOK_SECRET: "s3cret" }).secretKey).toBe("s3cret");
+    expect(readCliEnv({ WEBHOOK_SECRET: "s3cret" }).secretKeys).toEqual(["s3cret"]);
     const key = "k".repeat(32);
-    expect(readCliEnv({ WEBHOOK_SECRET: "s3cret", EPHEMERA_SECRET_KEY: key }).secretKey).toBe(key);
+    expect(readCliEnv({ WEBHOOK_SECRET: "s3cret", EPHEMERA_SECRET_KEY: `${key},${key}x` }).secretKeys).toEqual([key, `${key}x`]);
   });
 
   it.each([
     [{ APP_ID: "my-app" }, /^APP_ID must be the GitHub App's numeric id/],
     [{ REDIS_URL: "localhost:6379" }, /^REDIS_URL is not a valid URL/],
     [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL must be one of/],
-    [{ EPHEMERA_SECRET_KEY: "short" }, /^EPHEMERA_SECRET_KEY must be at least 32/],
+    [{ EPHEMERA_SECRET_KEY: "short" }, /^EPHEMERA_SECRET_KEY must be one key of at least 32 characters/],
   ])("still names a bad variable: %j", (env, expected) => {
     expect(problemsOf(env)).toEqual([expect.stringMatching(expected)]);
   });

@@ -74,8 +74,16 @@ describe("readEnv", () => {
   });
 
   it("derives the sealing key from the webhook secret unless one is given", () => {
-    expect(readEnv(minimal).secretKey).toBe("s3cret");
+    expect(readEnv(minimal).secretKeys).toEqual(["s3cret"]);
     const key = "k".repeat(32);
-    expect(readEnv({ ...minimal, EPHEMERA_SECRET_KEY: key }).secretKey).toBe(key);
+    expect(readEnv({ ...minimal, EPHEMERA_SECRET_KEY: key }).secretKeys).toEqual([key]);
+  });
+
+  it("takes previous sealing keys after the new one, each long enough", () => {
+    const [next, previous] = ["n".repeat(32), "p".repeat(40)];
+    expect(readEnv({ ...minimal, EPHEMERA_SECRET_KEY: `${next}, ${previous}` }).secretKeys).toEqual([next, previous]);
+    expect(problemsOf({ ...minimal, EPHEMERA_SECRET_KEY: `${next},short` })).toEqual([
+      "EPHEMERA_SECRET_KEY must be one key of at least 32 characters, or several separated by commas (the newest first), each at least 32 characters",
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import type { ProviderLogger, StepContext } from "../../src/providers/provider.js";
 
 /**
  * The shared PostgreSQL (127.0.0.1:5432, trust auth) seen by one test file.
@@ -72,5 +73,22 @@ export function openTestPostgres(): TestPostgres {
       for (const { name } of roles) await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(name)}`);
       await admin.end();
     },
+  };
+}
+
+/** What a provider's step is told for PR `pr` of repository `repoId`, in setup, with no earlier outputs. */
+export function setupContext(repoId: number, pr: number, log: ProviderLogger): StepContext {
+  return {
+    repo: "octo/app",
+    repoId,
+    pr,
+    sha: "a".repeat(40),
+    ref: "feature",
+    expiresAt: "2030-01-01T00:00:00.000Z",
+    phase: "setup",
+    outputs: {},
+    secrets: {},
+    signal: new AbortController().signal,
+    log,
   };
 }

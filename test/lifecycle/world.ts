@@ -35,6 +35,8 @@ export async function makeWorld(params: {
   extraProviders?: Provider[];
   store?: StateStore;
   repoConfig?: (key: EnvKey) => unknown;
+  /** The sealing keys, newest first; default `SECRET_KEY` alone. */
+  secretKeys?: readonly string[];
 }): Promise<World> {
   const ws = stepWorkspace();
   const store = params.store ?? openSqliteStore({ file: join(ws.dir, "state.sqlite"), prefix: "ephemera:" });
@@ -44,7 +46,7 @@ export async function makeWorld(params: {
       store,
       settings: staticSettingsSource(operatorConfig(params.config), params.repoConfig),
       providers: [new RunProvider({ cwd: ws.dir, killGraceMs: 200 }), ...(params.extraProviders ?? [])],
-      sealer: createSealer(SECRET_KEY),
+      sealer: createSealer(params.secretKeys ?? SECRET_KEY),
       notifier,
       log: testLog(),
       ...(params.fetch && { fetch: params.fetch }),

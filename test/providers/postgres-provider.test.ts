@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresProvider, scramVerifier } from "../../src/providers/postgres-provider.js";
-import { StepFailedError, type ProviderLogger, type StepContext, type StepSpec } from "../../src/providers/provider.js";
-import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { StepFailedError, type ProviderLogger, type StepSpec } from "../../src/providers/provider.js";
+import { openTestPostgres, setupContext, type TestPostgres } from "../helpers/postgres.js";
 
 const REPO_ID = 4242;
 const lines: string[] = [];
@@ -24,21 +24,7 @@ afterAll(async () => {
   await db.dispose();
 });
 
-function context(pr: number): StepContext {
-  return {
-    repo: "octo/app",
-    repoId: REPO_ID,
-    pr,
-    sha: "a".repeat(40),
-    ref: "feature",
-    expiresAt: "2030-01-01T00:00:00.000Z",
-    phase: "setup",
-    outputs: {},
-    secrets: {},
-    signal: new AbortController().signal,
-    log,
-  };
-}
+const context = (pr: number) => setupContext(REPO_ID, pr, log);
 
 const step = (template?: string): StepSpec => ({ name: "database", uses: "postgres", with: template ? { template } : {} });
 
@@ -120,6 +106,63 @@ describe("PostgresProvider", () => {
     expect(await exists("role", name)).toBe(false);
     await expect(open.query("SELECT 1")).rejects.toThrow();
     await provider.destroy(step(), context(6));
+  });
+
+  it("closes the template database it clones: an environment's role cannot connect to it", async () => {
+    const template = `${db.prefix}seed_closed`;
+    await db.createSeededDatabase(template, ["alice"]);
+    const outcome = await provider.create(step(template), context(13));
+
+    const intrusion = db.connect(db.urlFor(template, outcome.outputs.role));
+    await expect(intrusion).rejects.toMatchObject({ code: "42501", message: expect.stringMatching(/permission denied for database/) });
+  });
+
+  it("closes the operator's template databases at start-up, or says what to run when it may not", async () => {
+    const template = `${db.prefix}seed_startup`;
+    await db.createSeededDatabase(template, ["alice"]);
+    await provider.closeTemplates([template, `${db.prefix}not_there_yet`], log);
+    const { rows } = await db.admin.query<{ open: boolean }>("SELECT has_database_privilege('public', $1, 'CONNECT') AS open", [template]);
+    expect(rows[0]?.open).toBe(false);
+
+    // An admin that neither owns the template nor is a superuser: PostgreSQL only warns, and nothing changes.
+    const weakAdmin = `${db.prefix}weak_admin`;
+    const foreignTemplate = `${db.prefix}seed_foreign`;
+    await db.admin.query(`CREATE ROLE ${weakAdmin} LOGIN CREATEDB CREATEROLE`);
+    await db.createSeededDatabase(foreignTemplate, ["bob"]);
+    const weak = new PostgresProvider({ adminUrl: db.urlFor("postgres", weakAdmin), prefix: db.prefix, log });
+    try {
+      await expect(weak.closeTemplates([foreignTemplate], log)).rejects.toThrow(
+        `EPHEMERA_POSTGRES_URL: template database "${foreignTemplate}" lets every role connect and the admin role cannot revoke that: run \`REVOKE CONNECT ON DATABASE "${foreignTemplate}" FROM PUBLIC;\` as its owner or a superuser`,
+      );
+      const clone = weak.create(step(foreignTemplate), context(14));
+      await expect(clone).rejects.toMatchObject({ terminal: true, message: expect.stringContaining(`REVOKE CONNECT ON DATABASE "${foreignTemplate}" FROM PUBLIC;`) });
+    } finally {
+      await weak.close();
+    }
+  });
+
+  it("tears down a role that came to own objects and hold privileges in another database", async () => {
+    const outcome = await provider.create(step(), context(15));
+    const role = outcome.outputs.role ?? "";
+    const elsewhere = `${db.prefix}elsewhere`;
+    await db.admin.query(`CREATE DATABASE ${elsewhere}`);
+    // Some grant let the environment's code in (an operator's mistake, or a template that allowed it).
+    await db.admin.query(`GRANT CONNECT, CREATE ON DATABASE ${elsewhere} TO ${role}`);
+    const adminThere = await db.connect(db.urlFor(elsewhere));
+    await adminThere.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
+    const intruder = await db.connect(db.urlFor(elsewhere, role));
+    await intruder.query("CREATE TABLE planted (id int)");
+    await intruder.query("CREATE SCHEMA squatted");
+
+    await provider.destroy(step(), context(15));
+    expect(await exists("role", role)).toBe(false);
+    // The session it kept open there is gone, and so is what it made.
+    await expect(intruder.query("SELECT 1")).rejects.toThrow();
+    const { rows } = await adminThere.query<{ count: string }>(
+      "SELECT count(*) AS count FROM pg_class WHERE relname = 'planted' UNION ALL SELECT count(*) FROM pg_namespace WHERE nspname = 'squatted'",
+    );
+    expect(rows.map((row) => Number(row.count))).toEqual([0, 0]);
+    await adminThere.end();
   });
 
   it("reports a missing template database as a terminal failure", async () => {

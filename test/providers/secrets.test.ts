@@ -25,7 +25,17 @@ describe("secrets", () => {
   it("refuses a value sealed under another key, with a message that says why", () => {
     const sealed = createSealer(KEY).seal("secret");
     expect(() => createSealer("another key material of enough length").unseal(sealed)).toThrow(UnsealError);
-    expect(() => createSealer("another key material of enough length").unseal(sealed)).toThrow(/sealed with a different key/);
+    expect(() => createSealer("another key material of enough length").unseal(sealed)).toThrow(/sealed with a key EPHEMERA_SECRET_KEY does not list/);
+  });
+
+  it("seals with the first of several keys and unseals with any of them, for a rotation", () => {
+    const [previous, next] = [KEY, "n".repeat(32)];
+    const old = createSealer(previous).seal("sealed before the rotation");
+    const rotating = createSealer([next, previous]);
+    expect(rotating.unseal(old)).toBe("sealed before the rotation");
+    const fresh = rotating.seal("sealed after it");
+    expect(createSealer(next).unseal(fresh)).toBe("sealed after it");
+    expect(() => createSealer(previous).unseal(fresh)).toThrow(UnsealError);
   });
 
   it("refuses an altered, truncated or unsealed value", () => {
@@ -40,5 +50,7 @@ describe("secrets", () => {
 
   it("refuses empty key material", () => {
     expect(() => createSealer("")).toThrow(/empty/);
+    expect(() => createSealer([])).toThrow(/empty/);
+    expect(() => createSealer([KEY, ""])).toThrow(/empty/);
   });
 });
