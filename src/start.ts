@@ -112,7 +112,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       intake,
     })(loaded, options);
   };
-  server.addHandler(healthHandler(store));
+  server.addHandler(healthHandler({ store, github: metrics.githubReachability }));
   server.addHandler(metricsHandler(metrics.registry));
   server.addHandler(dashboardHandler(lifecycle, env.adminToken));
   server.addHandler(adminApiHandler(lifecycle, env.adminToken));

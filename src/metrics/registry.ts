@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { OwnedResource } from "../providers/provider.js";
+import { GitHubReachability } from "./github-reachability.js";
 import { LowestRateLimits } from "./rate-limits.js";
 import { StoreGauges, type ScrapedStore } from "./store-gauges.js";
 
@@ -37,6 +38,8 @@ export interface Metrics {
   readonly stepFailures: Counter<"phase" | "step">;
   readonly githubRequests: Counter<"method" | "status">;
   readonly rateLimits: LowestRateLimits;
+  /** Whether GitHub answers this replica's requests, for /readyz. */
+  readonly githubReachability: GitHubReachability;
   readonly storeErrors: Counter<"operation">;
   readonly storeDuration: Histogram<"operation">;
 }
@@ -193,6 +196,7 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     stepFailures,
     githubRequests,
     rateLimits,
+    githubReachability: new GitHubReachability(now),
     storeErrors,
     storeDuration,
   };
