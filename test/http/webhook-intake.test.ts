@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebhookIntake, type IntakeContext } from "../../src/http/webhook-intake.js";
@@ -113,6 +113,19 @@ describe("the webhook intake in front of another listener", () => {
       "POST /hooks pull_request",
     ]);
     expect(handled).toEqual([]);
+  });
+
+  it("survives a client that goes away mid-body: nothing is handled, and the next delivery is", async () => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const headers = ["POST /hooks HTTP/1.1", "Host: x", "Content-Type: application/json", "X-GitHub-Event: pull_request", `X-GitHub-Delivery: ${randomUUID()}`];
+    socket.write(`${[...headers, `X-Hub-Signature-256: sha256=${"0".repeat(64)}`, "Content-Length: 100000", "", ""].join("\r\n")}{"action":`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect((await deliver(url, "pull_request", push("9".repeat(40)), { secret: SECRET })).status).toBe(200);
+    expect(handled).toHaveLength(1);
   });
 
   it("takes the path with a trailing slash or a query string too", async () => {
