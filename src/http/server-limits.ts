@@ -7,6 +7,15 @@ import type { Server as HttpServer } from "node:http";
  */
 export const WEBHOOK_BODY_LIMIT_BYTES = 25 * 1024 * 1024;
 
+/**
+ * All webhook bodies being received at once, by their declared length (a
+ * chunked one counts as the cap): what a replica holds in memory for them,
+ * whatever the number of connections. GitHub's deliveries are mostly a few
+ * kilobytes, so thousands fit; beyond it a delivery gets 503, GitHub marks it
+ * failed, and the redelivery job asks for it again.
+ */
+export const WEBHOOK_BODIES_IN_FLIGHT_LIMIT_BYTES = 4 * WEBHOOK_BODY_LIMIT_BYTES;
+
 /** What one client may hold of the server, and for how long. */
 export interface ServerLimits {
   /** From the connection (or the previous request) to the end of the request's headers. */

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { declaredLength, readBodyWithin } from "./read-body.js";
-import { WEBHOOK_BODY_LIMIT_BYTES } from "./server-limits.js";
+import { WEBHOOK_BODIES_IN_FLIGHT_LIMIT_BYTES, WEBHOOK_BODY_LIMIT_BYTES } from "./server-limits.js";
 
 /**
  * A fast intake for the webhooks that only record an intent (`pull_request`),
@@ -38,7 +38,7 @@ export type IntakeHandler<P = { action?: unknown }> = (context: IntakeContext<P>
 
 /** The content types Probot's middleware accepts (any other gets its 415). */
 const JSON_CONTENT = /^\s*(application\/json)\s*(?:;|$)/u;
-/** How long a refused request's connection stays open for its client to read the 413. */
+/** How long a refused request's connection stays open for its client to read the answer. */
 const REFUSED_LINGER_MS = 1_000;
 const SIGNATURE_PREFIX = "sha256=";
 /** `sha256=` and 64 hex digits. */
@@ -50,6 +50,8 @@ const BAD_SIGNATURE = errorAnswer(400, "Error: [@octokit/webhooks] signature doe
 const BAD_JSON = errorAnswer(400, "SyntaxError: Invalid JSON");
 /** Ours: Probot has no cap. */
 const TOO_LARGE = errorAnswer(413, "Payload Too Large: over GitHub's 25 MB webhook payload cap");
+/** Ours: too many bodies in flight; GitHub marks the delivery failed and the redelivery job asks for it again. */
+const BUSY = errorAnswer(503, "Service Unavailable: too many webhook bodies in flight, retry later");
 
 /** A request the intake takes, known from its headers. */
 interface Delivery {
@@ -74,7 +76,18 @@ export class WebhookIntake {
   /** event → action → handler */
   private readonly routes = new Map<string, Map<string, IntakeHandler>>();
 
-  constructor(private readonly options: { secret: string; path: string; log: Logger }) {}
+  /** Bytes of webhook bodies being received now, on both paths (a declared length, or the cap for a chunked body). */
+  private inFlightBytes = 0;
+
+  constructor(
+    private readonly options: {
+      secret: string;
+      path: string;
+      log: Logger;
+      /** How many bytes of webhook bodies may be in flight at once; tests lower it. */
+      bodiesInFlightLimit?: number;
+    },
+  ) {}
 
   /** Takes `event` deliveries with one of `actions` to `handler`; a taken event's other actions are answered 200 and dropped, as Probot does with no listener. */
   route<P>(event: string, actions: readonly string[], handler: IntakeHandler<P>): void {
@@ -104,13 +117,20 @@ export class WebhookIntake {
   private receive(req: IncomingMessage, res: ServerResponse, handOn: (req: IncomingMessage, res: ServerResponse) => void): void {
     if (req.method !== "POST" || !this.onPath(req.url)) return handOn(req, res);
     const declared = declaredLength(req);
-    if (declared !== undefined && declared > WEBHOOK_BODY_LIMIT_BYTES) return this.refuseTooLarge(req, res);
+    if (declared !== undefined && declared > WEBHOOK_BODY_LIMIT_BYTES) return this.refuse(req, res, TOO_LARGE);
+    // The cap bounds one body; this bounds them all, however many connections send at once.
+    const reserved = declared ?? WEBHOOK_BODY_LIMIT_BYTES;
+    if (this.inFlightBytes + reserved > (this.options.bodiesInFlightLimit ?? WEBHOOK_BODIES_IN_FLIGHT_LIMIT_BYTES)) return this.refuse(req, res, BUSY);
+    this.inFlightBytes += reserved;
+    res.once("close", () => {
+      this.inFlightBytes -= reserved;
+    });
     const delivery = this.ours(req);
     // Node frames a declared body by its length: Probot reads no more than was declared, and that is within the cap.
     if (delivery === undefined && declared !== undefined) return handOn(req, res);
     readBodyWithin(req, WEBHOOK_BODY_LIMIT_BYTES)
       .then(async (body) => {
-        if (body === undefined) return this.refuseTooLarge(req, res);
+        if (body === undefined) return this.refuse(req, res, TOO_LARGE);
         if (delivery !== undefined) return this.deliver(res, delivery, body);
         // @octokit/webhooks takes a body already read as `rawBody` (next to a parsed `body`, as body parsers leave it).
         Object.assign(req, { body: {}, rawBody: body });
@@ -140,21 +160,18 @@ export class WebhookIntake {
   }
 
   /**
-   * 413, and the connection closed a moment later. Not at once: closing a
-   * socket the client is still writing to resets the connection, and the
-   * client loses the answer it has not read yet. So the whole answer is
-   * written (its length declared) but the response ended only after the
-   * linger, which is when Node closes the connection (`connection: close`);
-   * meanwhile the rest of the body is dropped as it comes, never kept.
+   * A refusal (413, 503) before the body is read, and the connection closed a
+   * moment later. Not at once: closing a socket the client is still writing
+   * to resets the connection, and the client loses the answer it has not
+   * read yet. So the whole answer is written (its length declared) but the
+   * response ended only after the linger, which is when Node closes the
+   * connection (`connection: close`). Meanwhile the rest of the body is left
+   * unread: the client's writes wait, and the server spends nothing on them.
    */
-  private refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
-    // Debug: GitHub never sends more than its cap, so these are not deliveries, and a flood of them must not flood the log.
-    this.options.log.debug({ length: req.headers["content-length"] }, "webhook body over GitHub's 25 MB cap: answered 413");
-    if (!res.headersSent) {
-      const { status, type, body } = TOO_LARGE;
-      res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), connection: "close" }).write(body);
-    }
-    req.resume();
+  private refuse(req: IncomingMessage, res: ServerResponse, { status, type, body }: Answer): void {
+    // Debug: GitHub never sends more than its cap, and a flood of refusals must not flood the log.
+    this.options.log.debug({ status, length: req.headers["content-length"] }, "webhook body refused");
+    if (!res.headersSent) res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), connection: "close" }).write(body);
     setTimeout(() => res.end(), REFUSED_LINGER_MS).unref();
   }
 
