@@ -12,6 +12,7 @@ import { adminApiHandler } from "./http/admin-api.js";
 import { dashboardHandler } from "./http/dashboard.js";
 import { healthHandler } from "./http/health.js";
 import { metricsHandler } from "./http/metrics.js";
+import { applyServerLimits } from "./http/server-limits.js";
 import { WebhookIntake } from "./http/webhook-intake.js";
 import { Lifecycle } from "./lifecycle/api.js";
 import type { EngineOptions } from "./lifecycle/engine.js";
@@ -115,13 +116,15 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       intake,
     })(loaded, options);
   };
-  server.addHandler(healthHandler(store));
+  server.addHandler(healthHandler({ store, github: metrics.githubReachability }));
   server.addHandler(metricsHandler(metrics.registry));
   server.addHandler(dashboardHandler(lifecycle, env.adminToken));
   server.addHandler(adminApiHandler(lifecycle, env.adminToken));
   await server.load(app);
   // Before any request is read: start() returns once listening, and connections are only accepted on a later turn of the event loop.
-  intake.takeRequestsFirst(await server.start());
+  const httpServer = await server.start();
+  applyServerLimits(httpServer);
+  intake.takeRequestsFirst(httpServer);
   const loaded = probot as Probot | undefined;
   if (loaded === undefined) throw new Error("Probot did not load the app");
   // In the background: GitHub being slow or unreachable must not hold up start-up.

@@ -73,7 +73,8 @@ describe("a running app", () => {
       expect(ready.status).toBe(503);
       const body = (await ready.json()) as { store: string; reason: string };
       expect(body.store).toBe("redis");
-      expect(body.reason).toMatch(/redis store unreachable/);
+      // The class of failure only: the raw error would name the host and port.
+      expect(["store unreachable", "store timeout"]).toContain(body.reason);
       await new Promise((resolve) => setTimeout(resolve, 3000));
       const usedShare = (cpuSeconds(app.child.pid ?? 0) - before) / ((Date.now() - started) / 1000);
       console.log(`CPU share while Redis is down: ${(usedShare * 100).toFixed(1)}% of one core`);

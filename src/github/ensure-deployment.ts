@@ -1,4 +1,5 @@
 import { type BotIdentity, GitHubGoneError, isOurBot, orGone, type RepoTarget } from "./github-api.js";
+import { withoutCredentials } from "../lifecycle/without-credentials.js";
 
 /**
  * DESIGN §5: one GitHub deployment per head sha in environment
@@ -142,7 +143,8 @@ export async function deactivateEnvironment(params: DeactivateEnvironmentParams)
 function normalise<S extends string>({ state, environmentUrl, logUrl, description }: StatusFields<S>): StatusFields<S> {
   return {
     state,
-    ...(state === "success" && environmentUrl ? { environmentUrl } : {}),
+    // A deployment's page is as public as the PR: a URL's credentials never reach it.
+    ...(state === "success" && environmentUrl ? { environmentUrl: withoutCredentials(environmentUrl) } : {}),
     ...(logUrl ? { logUrl } : {}),
     ...(description ? { description: description.slice(0, 140) } : {}),
   };

@@ -1,3 +1,5 @@
+import { withoutCredentials } from "../lifecycle/without-credentials.js";
+
 /**
  * Putting untrusted text (from a PR, a repository's config, a step's
  * output) into GitHub markdown so it shows as written and cannot add
@@ -51,18 +53,18 @@ export function codeBlock(text: string): string {
 
 /**
  * A markdown link to an http(s) URL, without any credentials in it; any
- * other URL (`javascript:`, junk) is shown as text and not linked.
+ * other URL (`javascript:`, junk) is shown as text, its credentials stripped
+ * too, and not linked.
  */
 export function safeLink(url: string): string {
+  const shown = withoutCredentials(url);
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(shown);
   } catch {
-    return escapeText(url);
+    return escapeText(shown);
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return escapeText(url);
-  parsed.username = "";
-  parsed.password = "";
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return escapeText(shown);
   // `href` already percent-encodes spaces, quotes and angle brackets; parentheses would end the link.
   const target = parsed.href.replace(/\(/g, "%28").replace(/\)/g, "%29");
   return `[${escapeText(parsed.href)}](${target})`;

@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { declaredLength, readBodyWithin } from "./read-body.js";
+import { WEBHOOK_BODIES_IN_FLIGHT_LIMIT_BYTES, WEBHOOK_BODY_LIMIT_BYTES } from "./server-limits.js";
 
 /**
  * A fast intake for the webhooks that only record an intent (`pull_request`),
@@ -36,6 +38,8 @@ export type IntakeHandler<P = { action?: unknown }> = (context: IntakeContext<P>
 
 /** The content types Probot's middleware accepts (any other gets its 415). */
 const JSON_CONTENT = /^\s*(application\/json)\s*(?:;|$)/u;
+/** How long a refused request's connection stays open for its client to read the answer. */
+const REFUSED_LINGER_MS = 1_000;
 const SIGNATURE_PREFIX = "sha256=";
 /** `sha256=` and 64 hex digits. */
 const SIGNATURE_LENGTH = SIGNATURE_PREFIX.length + 64;
@@ -44,6 +48,19 @@ const SIGNATURE_LENGTH = SIGNATURE_PREFIX.length + 64;
 const OK = { status: 200, type: "text/plain", body: "ok\n" };
 const BAD_SIGNATURE = errorAnswer(400, "Error: [@octokit/webhooks] signature does not match event payload and secret");
 const BAD_JSON = errorAnswer(400, "SyntaxError: Invalid JSON");
+/** Ours: Probot has no cap. */
+const TOO_LARGE = errorAnswer(413, "Payload Too Large: over GitHub's 25 MB webhook payload cap");
+/** Ours: too many bodies in flight; GitHub marks the delivery failed and the redelivery job asks for it again. */
+const BUSY = errorAnswer(503, "Service Unavailable: too many webhook bodies in flight, retry later");
+
+/** A request the intake takes, known from its headers. */
+interface Delivery {
+  id: string;
+  event: string;
+  signature: string;
+  byAction: Map<string, IntakeHandler>;
+  started: number;
+}
 
 interface Answer {
   status: number;
@@ -59,7 +76,18 @@ export class WebhookIntake {
   /** event → action → handler */
   private readonly routes = new Map<string, Map<string, IntakeHandler>>();
 
-  constructor(private readonly options: { secret: string; path: string; log: Logger }) {}
+  /** Bytes of webhook bodies being received now, on both paths (a declared length, or the cap for a chunked body). */
+  private inFlightBytes = 0;
+
+  constructor(
+    private readonly options: {
+      secret: string;
+      path: string;
+      log: Logger;
+      /** How many bytes of webhook bodies may be in flight at once; tests lower it. */
+      bodiesInFlightLimit?: number;
+    },
+  ) {}
 
   /** Takes `event` deliveries with one of `actions` to `handler`; a taken event's other actions are answered 200 and dropped, as Probot does with no listener. */
   route<P>(event: string, actions: readonly string[], handler: IntakeHandler<P>): void {
@@ -69,39 +97,82 @@ export class WebhookIntake {
     for (const action of actions) byAction.set(action, handler as IntakeHandler);
   }
 
-  /** Puts the intake in front of the server's own 'request' listeners (Probot's): they see only what it does not take. */
+  /**
+   * Puts the intake in front of the server's own 'request' listeners
+   * (Probot's): they see only what it does not take. Every POST to the
+   * webhook path, taken or not, is held to GitHub's payload cap: a declared
+   * length over it is answered 413 before a byte of the body is read, and a
+   * body streamed without a length (chunked) is read here, up to the cap, and
+   * handed on already read.
+   */
   takeRequestsFirst(server: HttpServer): void {
     const behind = server.listeners("request") as Array<(req: IncomingMessage, res: ServerResponse) => void>;
     server.removeAllListeners("request");
-    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      if (this.take(req, res)) return;
+    const handOn = (req: IncomingMessage, res: ServerResponse) => {
       for (const listener of behind) listener.call(server, req, res);
-    });
+    };
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => this.receive(req, res, handOn));
   }
 
-  /** Whether the request is ours; if so it is answered in due course. Decided on the request line and headers alone. */
-  take(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.method !== "POST") return false;
+  private receive(req: IncomingMessage, res: ServerResponse, handOn: (req: IncomingMessage, res: ServerResponse) => void): void {
+    if (req.method !== "POST" || !this.onPath(req.url)) return handOn(req, res);
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > WEBHOOK_BODY_LIMIT_BYTES) return this.refuse(req, res, TOO_LARGE);
+    // The cap bounds one body; this bounds them all, however many connections send at once.
+    const reserved = declared ?? WEBHOOK_BODY_LIMIT_BYTES;
+    if (this.inFlightBytes + reserved > (this.options.bodiesInFlightLimit ?? WEBHOOK_BODIES_IN_FLIGHT_LIMIT_BYTES)) return this.refuse(req, res, BUSY);
+    this.inFlightBytes += reserved;
+    res.once("close", () => {
+      this.inFlightBytes -= reserved;
+    });
+    const delivery = this.ours(req);
+    // Node frames a declared body by its length: Probot reads no more than was declared, and that is within the cap.
+    if (delivery === undefined && declared !== undefined) return handOn(req, res);
+    readBodyWithin(req, WEBHOOK_BODY_LIMIT_BYTES)
+      .then(async (body) => {
+        if (body === undefined) return this.refuse(req, res, TOO_LARGE);
+        if (delivery !== undefined) return this.deliver(res, delivery, body);
+        // @octokit/webhooks takes a body already read as `rawBody` (next to a parsed `body`, as body parsers leave it).
+        Object.assign(req, { body: {}, rawBody: body });
+        handOn(req, res);
+      })
+      .catch((error: unknown) => {
+        if (req.destroyed && !res.headersSent) {
+          // A client that went away mid-body: nothing was recorded and there is no one to answer.
+          this.options.log.debug({ err: error, id: delivery?.id }, "webhook request aborted");
+          return;
+        }
+        this.options.log.error({ err: error, id: delivery?.id }, "webhook intake failed");
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+  }
+
+  /** The delivery, when the request is one the intake takes; decided on the request line and headers alone. */
+  private ours(req: IncomingMessage): Delivery | undefined {
     const event = req.headers["x-github-event"];
     const byAction = typeof event === "string" ? this.routes.get(event) : undefined;
-    if (byAction === undefined || !this.onPath(req.url)) return false;
+    if (byAction === undefined) return undefined;
     const id = req.headers["x-github-delivery"];
     const signature = req.headers["x-hub-signature-256"];
     const contentType = req.headers["content-type"];
-    if (typeof id !== "string" || typeof signature !== "string" || contentType === undefined || !JSON_CONTENT.test(contentType)) return false;
+    if (typeof id !== "string" || typeof signature !== "string" || contentType === undefined || !JSON_CONTENT.test(contentType)) return undefined;
+    return { id, event: event as string, signature, byAction, started: performance.now() };
+  }
 
-    const started = performance.now();
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      this.deliver(res, { id, event: event as string, signature, byAction, started }, Buffer.concat(chunks)).catch((error: unknown) => {
-        this.options.log.error({ err: error, id }, "webhook intake failed");
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    });
-    // A client that goes away mid-body: nothing was recorded and there is no one to answer.
-    req.on("error", (error) => this.options.log.debug({ err: error, id }, "webhook request aborted"));
-    return true;
+  /**
+   * A refusal (413, 503) before the body is read, and the connection closed a
+   * moment later. Not at once: closing a socket the client is still writing
+   * to resets the connection, and the client loses the answer it has not
+   * read yet. So the whole answer is written (its length declared) but the
+   * response ended only after the linger, which is when Node closes the
+   * connection (`connection: close`). Meanwhile the rest of the body is left
+   * unread: the client's writes wait, and the server spends nothing on them.
+   */
+  private refuse(req: IncomingMessage, res: ServerResponse, { status, type, body }: Answer): void {
+    // Debug: GitHub never sends more than its cap, and a flood of refusals must not flood the log.
+    this.options.log.debug({ status, length: req.headers["content-length"] }, "webhook body refused");
+    if (!res.headersSent) res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), connection: "close" }).write(body);
+    setTimeout(() => res.end(), REFUSED_LINGER_MS).unref();
   }
 
   private onPath(url: string | undefined): boolean {
@@ -111,11 +182,7 @@ export class WebhookIntake {
     return pathname === this.options.path || pathname === `${this.options.path}/`;
   }
 
-  private async deliver(
-    res: ServerResponse,
-    delivery: { id: string; event: string; signature: string; byAction: Map<string, IntakeHandler>; started: number },
-    body: Buffer,
-  ): Promise<void> {
+  private async deliver(res: ServerResponse, delivery: Delivery, body: Buffer): Promise<void> {
     const { id, event, byAction, started } = delivery;
     const { log } = this.options;
     if (!this.verified(body, delivery.signature)) {

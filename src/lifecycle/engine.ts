@@ -6,6 +6,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff.js";
 import type { Notifier } from "./notifier.js";
 import type { SettingsSource } from "./settings.js";
 import { DEFAULT_STATE_GRACE_MS, DEFAULT_TOMBSTONE_RETENTION_MS } from "./ttl.js";
+import { createReadinessProbe, type ReadinessProbe } from "./readiness-probe.js";
 
 /** What the reconciler works with; everything with IO comes in here, so tests pass their own. */
 export interface EngineDeps {
@@ -16,8 +17,8 @@ export interface EngineDeps {
   sealer: Sealer;
   notifier: Notifier;
   log: Logger;
-  /** For HTTP readiness checks; node's global fetch by default. */
-  fetch?: typeof fetch;
+  /** For HTTP readiness checks; over node:http(s), refusing link-local and metadata addresses, by default. */
+  readinessProbe?: ReadinessProbe;
   now?: () => number;
   random?: () => number;
 }
@@ -76,7 +77,7 @@ export interface Engine {
   readonly owner: string;
   now(): number;
   random(): number;
-  fetch: typeof fetch;
+  readinessProbe: ReadinessProbe;
 }
 
 export function makeEngine(deps: EngineDeps, options: Partial<EngineOptions>, owner: string): Engine {
@@ -86,6 +87,6 @@ export function makeEngine(deps: EngineDeps, options: Partial<EngineOptions>, ow
     owner,
     now: deps.now ?? Date.now,
     random: deps.random ?? Math.random,
-    fetch: deps.fetch ?? globalThis.fetch,
+    readinessProbe: deps.readinessProbe ?? createReadinessProbe(),
   };
 }

@@ -26,7 +26,7 @@ export async function settle(params: { it: Iteration; base: SetupBase; settings:
         readiness,
         url,
         runCheck: (trySignal) => runReadinessCommand(it, base, readiness.run ?? "", trySignal),
-        fetch: it.engine.fetch,
+        probe: it.engine.readinessProbe,
         signal,
         now: it.engine.now,
       }),

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { OwnedResource } from "../providers/provider.js";
+import { GitHubReachability } from "./github-reachability.js";
 import { LowestRateLimits } from "./rate-limits.js";
 import { StoreGauges, type ScrapedStore } from "./store-gauges.js";
 
@@ -23,7 +24,7 @@ const STORE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 export interface Metrics {
   readonly registry: Registry;
-  /** From now on, read the store-derived gauges from `store` at every scrape (give it the instrumented store). */
+  /** From now on, read the store-derived gauges from `store` at scrape time, at most every 15 s (give it the instrumented store). */
   scrapeStore(store: ScrapedStore): void;
   /** For the app wiring: one webhook handled, by `event.action` (`pull_request.opened`). */
   observeWebhook(event: string, seconds: number): void;
@@ -37,6 +38,8 @@ export interface Metrics {
   readonly stepFailures: Counter<"phase" | "step">;
   readonly githubRequests: Counter<"method" | "status">;
   readonly rateLimits: LowestRateLimits;
+  /** Whether GitHub answers this replica's requests, for /readyz. */
+  readonly githubReachability: GitHubReachability;
   readonly storeErrors: Counter<"operation">;
   readonly storeDuration: Histogram<"operation">;
 }
@@ -49,10 +52,10 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
   const storeGauges = new StoreGauges(now);
   const rateLimits = new LowestRateLimits(now);
 
-  /** Environments in the store by `status`, read at scrape time. */
+  /** Environments in the store by `status`, read at scrape time (at most every 15 s). */
   new Gauge({
     name: "ephemera_environments",
-    help: "Environments in the store by status, deleted tombstones included, counted from the store at scrape time (fleet-wide: aggregate with max).",
+    help: "Environments in the store by status, deleted tombstones included, counted from the store at scrape time, at most every 15 s (fleet-wide: aggregate with max).",
     labelNames: ["status"] as const,
     registers,
     collect() {
@@ -63,7 +66,7 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
   /** How far the reconciler is behind: now minus the earliest due time. */
   new Gauge({
     name: "ephemera_reconciler_lag_seconds",
-    help: "Now minus the earliest due time in the store's due index, 0 when nothing is overdue; an environment being worked is not overdue. NaN when the store could not be read (fleet-wide).",
+    help: "Now minus the earliest due time in the store's due index (read at most every 15 s), 0 when nothing is overdue; an environment being worked is not overdue. NaN when the store could not be read (fleet-wide).",
     registers,
     collect() {
       return storeGauges.showLag(this);
@@ -73,7 +76,7 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
   /** Environments waiting for a place within the operator's limits. */
   new Gauge({
     name: "ephemera_admission_queue_length",
-    help: "Environments waiting (queued) for a place within maxActive and maxActivePerRepo, read from the store at scrape time. NaN when the store could not be read (fleet-wide).",
+    help: "Environments waiting (queued) for a place within maxActive and maxActivePerRepo, read from the store at scrape time, at most every 15 s. NaN when the store could not be read (fleet-wide).",
     registers,
     collect() {
       return storeGauges.showQueue(this);
@@ -193,6 +196,7 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     stepFailures,
     githubRequests,
     rateLimits,
+    githubReachability: new GitHubReachability(now),
     storeErrors,
     storeDuration,
   };

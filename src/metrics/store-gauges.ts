@@ -15,23 +15,33 @@ interface StoreSample {
 }
 
 const HOUR_MS = 3_600_000;
+/** How long one read of the store serves every scrape: /metrics is open, and a scrape must not cost the store a read each time. */
+export const STORE_SAMPLE_MAX_AGE_MS = 15_000;
 
 /**
- * The values /metrics reads from the store at scrape time, so they always
- * match the store (every replica reports the same fleet-wide numbers) and
- * survive restarts, which an in-memory tally would not. prom-client collects
- * every metric of a scrape at once; they share one read in flight instead of
- * each reading the store. When the store cannot be read the gauges say
- * "unknown" (no status series, NaN), never a stale or zero value that looks
- * healthy; the failed read itself is counted by the instrumented store.
+ * The values /metrics reads from the store, so they match the store (every
+ * replica reports the same fleet-wide numbers) and survive restarts, which an
+ * in-memory tally would not. The endpoint is unauthenticated, so the store is
+ * read at most once every `maxAgeMs`, however often and however many at once
+ * scrape: prom-client collects every metric of a scrape at once, and all
+ * scrapes share the read in flight and then its sample until it is that old.
+ * When the store cannot be read the gauges say "unknown" (no status series,
+ * NaN), never a stale or zero value that looks healthy; the failed read
+ * itself is counted by the instrumented store, and it too is not retried
+ * before `maxAgeMs`.
  */
 export class StoreGauges {
   private store: ScrapedStore | undefined;
   private inFlight: Promise<StoreSample | null> | undefined;
+  /** The last read's outcome, and when it was asked for. */
+  private cached: { at: number; sample: StoreSample | null } | undefined;
   /** The sample the environment-hours counter has integrated up to. */
   private integrated: { at: number; provisioned: number } | undefined;
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly maxAgeMs = STORE_SAMPLE_MAX_AGE_MS,
+  ) {}
 
   readFrom(store: ScrapedStore): void {
     this.store = store;
@@ -71,9 +81,19 @@ export class StoreGauges {
   }
 
   private sample(): Promise<StoreSample | null> {
-    this.inFlight ??= this.read().finally(() => {
-      this.inFlight = undefined;
-    });
+    const { cached } = this;
+    if (cached !== undefined && this.now() - cached.at < this.maxAgeMs) return Promise.resolve(cached.sample);
+    if (this.inFlight === undefined) {
+      const at = this.now();
+      this.inFlight = this.read()
+        .then((sample) => {
+          this.cached = { at, sample };
+          return sample;
+        })
+        .finally(() => {
+          this.inFlight = undefined;
+        });
+    }
     return this.inFlight;
   }
 

@@ -146,6 +146,15 @@ describe("ensureDeploymentStatus", () => {
     expect(failed.status).toEqual({ state: "failure", description: "deploy failed" });
   });
 
+  it("sends the environment URL without its credentials, and then sees it as unchanged", async () => {
+    github().post(statuses(9001), { state: "success", environment_url: APP_URL }).reply(201, { id: 4 });
+    const withCredentials = APP_URL.replace("://", "://deploy:s3cret@");
+    const ready = await ensureDeploymentStatus({ ...deployment, state: "success", environmentUrl: withCredentials, lastState: { state: "in_progress" } });
+    expect(ready.status).toEqual({ state: "success", environmentUrl: APP_URL });
+    github().get(statuses(9001)).query(LATEST).reply(200, [{ id: 4, state: "success", environment_url: APP_URL }]);
+    expect((await ensureDeploymentStatus({ ...deployment, state: "success", environmentUrl: withCredentials })).result).toBe("unchanged");
+  });
+
   it("posts nothing when GitHub already shows the status and no record was kept", async () => {
     github()
       .get(statuses(9001))

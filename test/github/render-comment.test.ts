@@ -85,6 +85,13 @@ describe("renderComment", () => {
     }
   });
 
+  it("shows no credentials of the URL, linked or not", () => {
+    expect(render({ url: "https://deploy:s3cret@pr-42.preview.example.com/" })).toContain("](https://pr-42.preview.example.com/)");
+    for (const url of ["ftp://deploy:s3cret@files.example.com/pr-42", "https://deploy:s3cret@pr 42.example.com/"]) {
+      expect(render({ url })).not.toContain("s3cret");
+    }
+  });
+
   it("does not link a URL that is not http(s)", () => {
     const body = render({ url: "javascript:alert(1)" });
     expect(body).toContain("- **URL:** javascript:alert\\(1\\)");

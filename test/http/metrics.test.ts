@@ -52,6 +52,8 @@ interface Served {
   store: StateStore;
   get(path?: string, init?: RequestInit): Promise<Response>;
   scrape(): Promise<Scrape>;
+  /** Moves the metrics' clock on, ahead of the real one. */
+  later(ms: number): number;
 }
 
 const opened: Array<() => Promise<void> | void> = [];
@@ -61,7 +63,8 @@ afterEach(async () => {
 
 /** /metrics served over HTTP for `raw`, with the store instrumented as start.ts wires it. */
 async function served(raw: StateStore): Promise<Served> {
-  const metrics = createMetrics();
+  let ahead = 0;
+  const metrics = createMetrics({ now: () => Date.now() + ahead });
   const store = instrumentStore(raw, metrics);
   metrics.scrapeStore(store);
   const { url, server } = await serve(metrics);
@@ -71,6 +74,7 @@ async function served(raw: StateStore): Promise<Served> {
     metrics,
     store,
     get,
+    later: (ms) => (ahead += ms),
     async scrape() {
       const response = await get();
       expect(response.status).toBe(200);
@@ -151,8 +155,8 @@ describe.each([
     },
   ],
 ] as const)("GET /metrics against the %s store", (_kind, open) => {
-  it("reports environments by status, the queue and the lag as the store has them, at every scrape", async () => {
-    const { store, scrape } = await served(await open());
+  it("reports environments by status, the queue and the lag as the store has them, read again once the last read is 15 s old", async () => {
+    const { store, scrape, later } = await served(await open());
     const statuses: Status[] = ["ready", "ready", "ready", "provisioning", "failed", "queued", "deleted", "deleted"];
     await Promise.all(statuses.map((status, i) => commitStatus(store, { repoId: 300 + (i % 3), pr: i + 1 }, status)));
     const limits = { perRepo: 10, global: 1 };
@@ -168,6 +172,8 @@ describe.each([
 
     await commitStatus(store, { repoId: 300, pr: 1 }, "tearing_down");
     await commitStatus(store, { repoId: 400, pr: 1 }, "pending");
+    expect(valueOf(await scrape(), "ephemera_environments", { status: "ready" })).toBe(3);
+    later(15_000);
     families = await scrape();
     expect(valueOf(families, "ephemera_environments", { status: "ready" })).toBe(2);
     expect(valueOf(families, "ephemera_environments", { status: "tearing_down" })).toBe(1);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebhookIntake, type IntakeContext } from "../../src/http/webhook-intake.js";
@@ -8,6 +8,7 @@ import { testAppCredentials } from "../helpers/app-credentials.js";
 import { startInProcessApp, type InProcessApp } from "../helpers/in-process-app.js";
 import { pullRequestEvent, type PrScenario } from "../helpers/pr-events.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { deliver, examplePayload, sign } from "../helpers/webhooks.js";
 
 const SECRET = "intake-secret";
@@ -115,11 +116,55 @@ describe("the webhook intake in front of another listener", () => {
     expect(handled).toEqual([]);
   });
 
+  it("survives a client that goes away mid-body: nothing is handled, and the next delivery is", async () => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const headers = ["POST /hooks HTTP/1.1", "Host: x", "Content-Type: application/json", "X-GitHub-Event: pull_request", `X-GitHub-Delivery: ${randomUUID()}`];
+    socket.write(`${[...headers, `X-Hub-Signature-256: sha256=${"0".repeat(64)}`, "Content-Length: 100000", "", ""].join("\r\n")}{"action":`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect((await deliver(url, "pull_request", push("9".repeat(40)), { secret: SECRET })).status).toBe(200);
+    expect(handled).toHaveLength(1);
+  });
+
   it("takes the path with a trailing slash or a query string too", async () => {
     for (const path of ["/hooks/", "/hooks?x=1"]) {
       expect((await deliver(url.replace("/hooks", path), "pull_request", push("f".repeat(40)), { secret: SECRET })).status).toBe(200);
     }
     expect(handled).toHaveLength(2);
+  });
+});
+
+describe("the intake's bound on webhook bodies in flight", () => {
+  let server: Server;
+  let url: string;
+  const handled: IntakeContext[] = [];
+
+  beforeAll(async () => {
+    const intake = new WebhookIntake({ secret: SECRET, path: "/hooks", log: pino({ level: "silent" }), bodiesInFlightLimit: 100_000 });
+    intake.route("pull_request", ["synchronize"], async (context: IntakeContext) => void handled.push(context));
+    server = createServer((req, res) => void req.resume().on("end", () => res.writeHead(299).end("behind")));
+    intake.takeRequestsFirst(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("answers 503 while the bodies being received would pass it, on both paths, and takes deliveries again once they are done", async () => {
+    const socket = connect(Number(new URL(url).port), "127.0.0.1");
+    socket.on("error", () => undefined);
+    const headers = ["POST /hooks HTTP/1.1", "Host: x", "Content-Type: application/json", "X-GitHub-Event: issue_comment", `X-GitHub-Delivery: ${randomUUID()}`];
+    socket.write(`${[...headers, `X-Hub-Signature-256: sha256=${"0".repeat(64)}`, "Content-Length: 90000", "", ""].join("\r\n")}{"action":`);
+    await waitFor(async () => (await deliver(url, "pull_request", push("a".repeat(40)), { secret: SECRET })).status === 503);
+    expect((await deliver(url, "issue_comment", examplePayload("issue_comment", "created"), { secret: SECRET })).status).toBe(503);
+    expect(handled).toEqual([]);
+    socket.destroy();
+    await waitFor(async () => (await deliver(url, "pull_request", push("b".repeat(40)), { secret: SECRET })).status === 200);
+    expect(handled).toHaveLength(1);
   });
 });
 

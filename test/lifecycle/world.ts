@@ -10,6 +10,7 @@ import { createSealer } from "../../src/providers/secrets.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { EnvFields, StateStore } from "../../src/store/state-store.js";
 import { FAST, operatorConfig, RecordingNotifier, stepWorkspace, testLog, waitFor, type StepWorkspace } from "./harness.js";
+import type { ReadinessProbe } from "../../src/lifecycle/readiness-probe.js";
 
 /**
  * One reconciler against a real store (a SQLite file unless `store` is
@@ -31,7 +32,7 @@ export const SECRET_KEY = "lifecycle test sealing key";
 export async function makeWorld(params: {
   config: object;
   options?: Partial<EngineOptions>;
-  fetch?: typeof fetch;
+  readinessProbe?: ReadinessProbe;
   extraProviders?: Provider[];
   store?: StateStore;
   repoConfig?: (key: EnvKey) => unknown;
@@ -49,7 +50,7 @@ export async function makeWorld(params: {
       sealer: createSealer(params.secretKeys ?? SECRET_KEY),
       notifier,
       log: testLog(),
-      ...(params.fetch && { fetch: params.fetch }),
+      ...(params.readinessProbe && { readinessProbe: params.readinessProbe }),
     },
     { ...FAST, ...params.options },
   );

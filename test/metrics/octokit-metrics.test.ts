@@ -43,6 +43,22 @@ describe("the GitHub metrics Octokit plugin", () => {
     expect(valueOf(families, "ephemera_github_rate_limit_remaining", { resource: "core" })).toBe(4989);
   });
 
+  it("tells /readyz that GitHub is out of reach after a minute of failures (no answer, 5xx), and back at any answer below 500", async () => {
+    let now = NOW;
+    const metrics = createMetrics({ now: () => now });
+    const octokit = octokitWith(metrics);
+    const repo = () => octokit.request("GET /repos/{owner}/{repo}", { owner: OWNER, repo: REPO }).catch(() => undefined);
+    github().get(`/repos/${OWNER}/${REPO}`).replyWithError("connect ECONNREFUSED");
+    github().get(`/repos/${OWNER}/${REPO}`).reply(502, "bad gateway");
+    github().get(`/repos/${OWNER}/${REPO}`).reply(404, { message: "Not Found" });
+    await repo();
+    now += 61_000;
+    await repo();
+    expect(metrics.githubReachability.unreachable()).toBe(true);
+    await repo();
+    expect(metrics.githubReachability.unreachable()).toBe(false);
+  });
+
   it("shows the lowest budget of the current window per resource, and the limit once that window has reset", async () => {
     let now = NOW;
     const metrics = createMetrics({ now: () => now });

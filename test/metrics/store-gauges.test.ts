@@ -5,6 +5,8 @@ import type { ScrapedStore } from "../../src/metrics/store-gauges.js";
 import { scrape, valueOf, type Scrape } from "./scrape.js";
 
 const MINUTE = 60_000;
+/** How long one read of the store serves the scrapes after it. */
+const SAMPLE_AGE = 15_000;
 
 /** A store whose answers the test sets, counting how often each is read. */
 class StubStore implements ScrapedStore {
@@ -55,6 +57,7 @@ describe("the store-derived gauges", () => {
     expect(valueOf(families, "ephemera_admission_queue_length")).toBe(2);
 
     stub.counts = { ready: 2, tearing_down: 1, deleted: 7 };
+    now += SAMPLE_AGE;
     families = await scrape(metrics.registry);
     expect(valueOf(families, "ephemera_environments", { status: "ready" })).toBe(2);
     expect(valueOf(families, "ephemera_environments", { status: "tearing_down" })).toBe(1);
@@ -63,8 +66,10 @@ describe("the store-derived gauges", () => {
   it("report the reconciler lag as how overdue the earliest due time is, 0 when nothing is", async () => {
     stub.due = now - 90_000;
     expect(valueOf(await scrape(metrics.registry), "ephemera_reconciler_lag_seconds")).toBe(90);
+    now += SAMPLE_AGE;
     stub.due = now + MINUTE;
     expect(valueOf(await scrape(metrics.registry), "ephemera_reconciler_lag_seconds")).toBe(0);
+    now += SAMPLE_AGE;
     stub.due = null;
     expect(valueOf(await scrape(metrics.registry), "ephemera_reconciler_lag_seconds")).toBe(0);
   });
@@ -88,6 +93,28 @@ describe("the store-derived gauges", () => {
     expect(stub.reads - reads).toBe(1);
     expect(hours(first)).toBe(2);
     expect(hours(second)).toBe(2);
+  });
+
+  it("read the store at most once every 15 s, however often it is scraped, a failed read included", async () => {
+    stub.counts = { ready: 2 };
+    await scrape(metrics.registry);
+    const reads = stub.reads;
+    stub.counts = { ready: 5 };
+    for (let i = 0; i < 10; i++) {
+      now += 1_000;
+      expect(valueOf(await scrape(metrics.registry), "ephemera_environments", { status: "ready" })).toBe(2);
+    }
+    expect(stub.reads).toBe(reads);
+    now += 5_000;
+    expect(valueOf(await scrape(metrics.registry), "ephemera_environments", { status: "ready" })).toBe(5);
+    expect(stub.reads).toBe(reads + 1);
+
+    stub.down = true;
+    now += SAMPLE_AGE;
+    await scrape(metrics.registry);
+    now += 1_000;
+    await Promise.all([scrape(metrics.registry), scrape(metrics.registry)]);
+    expect(stub.reads).toBe(reads + 2);
   });
 
   it("say unknown while the store cannot be read, then cover the gap", async () => {
