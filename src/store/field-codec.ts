@@ -9,6 +9,7 @@ import {
   type EventLogEntry,
 } from "../lifecycle/environment.js";
 import { intentSchema, type Intent } from "../lifecycle/intent.js";
+import { shownSchema, type Shown } from "../lifecycle/shown.js";
 import type { EnvFields, FieldName } from "./state-store.js";
 
 /**
@@ -100,5 +101,17 @@ export function decodeEvent(raw: string): EventLogEntry {
     return storedEventSchema.parse(JSON.parse(raw));
   } catch (error) {
     throw new CorruptRecordError("event log entry", error);
+  }
+}
+
+export function encodeShown(shown: Shown): string {
+  return JSON.stringify(shownSchema.parse(shown));
+}
+
+export function decodeShown(raw: string): Shown {
+  try {
+    return shownSchema.parse(JSON.parse(raw));
+  } catch (error) {
+    throw new CorruptRecordError("record of what GitHub shows", error);
   }
 }
