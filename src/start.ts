@@ -87,7 +87,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   // Declared before the reconciler exists: a recorded intent pokes it (see Reconciler.poke).
   const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
   const bot: BotIdentity = {};
-  const { settings, notifier } = gitHubWiring({ operator, store, lifecycle, octokitFor, bot, log });
+  const { settings, notifier } = gitHubWiring({ operator, store, octokitFor, bot, log });
   const reconciler = new Reconciler(
     {
       store,

@@ -76,7 +76,7 @@ describe("a PR's whole life, request by request (nock)", () => {
     return (
       current?.fields.status === "ready" &&
       current.inbox.length === 0 &&
-      current.fields.artifacts?.deployments[headSha] !== undefined &&
+      current.shown?.deployments.some(({ sha }) => sha === headSha) === true &&
       lastState(headSha) === "success" &&
       sticky()?.body.includes(`\`${headSha.slice(0, 7)}\``) === true
     );

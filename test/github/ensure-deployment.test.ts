@@ -36,7 +36,7 @@ describe("ensureDeployment", () => {
         production_environment: false,
         auto_merge: false,
         required_contexts: [],
-        payload: { pr: PR },
+        payload: { ephemera: `pr-${PR}`, pr: PR, sha: SHA },
       })
       .reply(201, { id: 9001, sha: SHA, environment: ENV, creator: OUR_BOT });
     const created = await ensureDeployment({ ...target, pr: PR, sha: SHA });
@@ -55,13 +55,14 @@ describe("ensureDeployment", () => {
     expect(await ensureDeployment({ ...target, pr: PR, sha: next })).toEqual({ deploymentId: 9003, result: "created" });
   });
 
-  it("adopts the deployment it made for the sha when the id was never recorded", async () => {
+  it("adopts the deployment it made for the sha when the id was never recorded, told by its payload", async () => {
     github()
       .get(DEPLOYMENTS)
       .query({ sha: SHA, environment: ENV, per_page: "100" })
       .reply(200, [
-        { id: 7, sha: SHA, environment: ENV, creator: PERSON },
-        { id: 8, sha: SHA, environment: ENV, creator: OUR_BOT },
+        { id: 6, sha: SHA, environment: ENV, creator: OUR_BOT, payload: "" },
+        { id: 7, sha: SHA, environment: ENV, creator: PERSON, payload: { pr: PR } },
+        { id: 8, sha: SHA, environment: ENV, creator: OUR_BOT, payload: { ephemera: `pr-${PR}`, pr: PR, sha: SHA } },
       ]);
     const adopted = await ensureDeployment({ ...target, pr: PR, sha: SHA, botLogin: OUR_BOT.login });
     expect(adopted).toEqual({ deploymentId: 8, result: "unchanged" });
