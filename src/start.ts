@@ -123,7 +123,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   // In the background: GitHub being slow or unreachable must not hold up start-up.
   void appBotIdentity(loaded, log).then((identity) => Object.assign(bot, identity));
   reconciler.start();
-  const jobs = startBackgroundJobs({ probot: loaded, lifecycle, store, owners: runtime.owners, metrics, intervals: env.intervals, log });
+  const jobs = startBackgroundJobs({ probot: loaded, lifecycle, store, notifier, owners: runtime.owners, metrics, intervals: env.intervals, log });
 
   return {
     server,

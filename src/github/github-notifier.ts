@@ -79,12 +79,31 @@ export class GitHubNotifier implements Notifier {
     this.coalescer.request(id, () => this.update(notice.key, id));
   }
 
+  /**
+   * Asks for an update of every torn-down environment whose record does not
+   * say its deployments were all made `inactive`: a replica that died
+   * between the teardown's commit and that update (its notice lived only in
+   * its memory) left them active. Run periodically; returns how many it asked for.
+   */
+  async catchUp(): Promise<number> {
+    let requested = 0;
+    for (const key of await this.deps.store.listKeys()) {
+      const snapshot = await this.deps.store.load(key);
+      if (snapshot?.fields.status !== "deleted" || snapshot.shown?.inactive) continue;
+      const id = `${key.repoId}/${key.pr}`;
+      this.coalescer.request(id, () => this.update(key, id));
+      requested++;
+    }
+    return requested;
+  }
+
   /** Waits for every requested update; for shutdown and tests. */
   drain(): Promise<void> {
     return this.coalescer.drain();
   }
 
-  private async update(key: EnvKey, id: string): Promise<void> {
+  /** `again`: this is the one retry of an update that lost its claim. */
+  private async update(key: EnvKey, id: string, again = false): Promise<void> {
     const owed = this.owed.get(id) ?? {};
     this.owed.delete(id);
     const log = this.deps.log.child({ env: envId(key.pr), repoId: key.repoId, pr: key.pr });
@@ -103,8 +122,14 @@ export class GitHubNotifier implements Notifier {
       });
     } catch (error) {
       if (error instanceof GitHubGoneError) log.info({ gone: error.resource }, "the PR or its repository is gone; nothing to show");
-      else if (error instanceof LostClaimError || error instanceof ClaimBusyError) log.warn({ err: error }, "another replica is updating the PR; it shows the latest state");
-      else throw error;
+      else if (error instanceof ClaimBusyError) log.warn({ err: error }, "another replica is updating the PR; it shows the latest state");
+      else if (!(error instanceof LostClaimError)) throw error;
+      else if (again) log.warn({ err: error }, "lost the claim on the PR twice; its next change updates it");
+      else {
+        // Stalled past the claim's TTL: whoever took it over may have loaded an older state than ours, so look once more after it.
+        log.info({ err: error }, "lost the claim on the PR mid-update; updating it again");
+        this.coalescer.request(id, () => this.update(key, id, true));
+      }
     }
   }
 

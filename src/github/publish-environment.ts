@@ -96,16 +96,19 @@ function wantedStatus(snapshot: EnvSnapshot): DeploymentStatus | undefined {
 
 /**
  * The head sha's deployment and its status. Once the environment is
- * deleted, `inactive` on every deployment of the PR instead: listed on
- * GitHub, so one a racing writer made is deactivated too. (Under the claim
- * no writer runs meanwhile, and a writer that sees the environment torn
- * down never creates one.)
+ * deleted, `inactive` on every deployment of the PR instead, once: listed
+ * on GitHub, so one an earlier writer made and never recorded is
+ * deactivated too. (Under the claim no writer runs meanwhile, and a writer
+ * that sees the environment torn down never creates one.)
  */
 async function publishDeployment(params: PublishParams, shown: Shown, remember: (next: Shown) => Promise<void>): Promise<void> {
   const { key, snapshot, target, bot } = params;
   const { fields } = snapshot;
   if (fields.status === "deleted") {
+    // Once recorded, no writer makes another deployment (each loads the state under the claim): nothing left to list.
+    if (shown.inactive) return;
     await deactivateEnvironment({ ...target, pr: key.pr, description: "Torn down" });
+    await remember({ ...shown, inactive: true });
     return;
   }
   const wanted = wantedStatus(snapshot);
@@ -115,12 +118,17 @@ async function publishDeployment(params: PublishParams, shown: Shown, remember: 
   const { deploymentId, result } = await ensureDeployment({ ...target, ...bot, pr: key.pr, sha, ...(known && { knownDeploymentId: known.id }) });
   const others = shown.deployments.filter((deployment) => deployment.sha !== sha).slice(1 - SHOWN_DEPLOYMENTS_LIMIT);
   const entry = { sha, id: deploymentId, ...(known?.id === deploymentId && known.status !== undefined ? { status: known.status } : {}) };
-  if (known?.id !== deploymentId) await remember({ ...shown, deployments: [...others, entry] });
+  if (known?.id !== deploymentId) await remember(showing(shown, [...others, entry]));
 
   const statusDigest = digest(wanted);
   if (entry.status === statusDigest) return;
   // A digest recorded for another status, or a deployment just made: it is not in force, post it. Otherwise ask GitHub.
   const lastState = result === "created" || entry.status !== undefined ? { lastState: null } : {};
   await ensureDeploymentStatus({ ...target, deploymentId, ...wanted, ...lastState });
-  await remember({ ...shown, deployments: [...others, { ...entry, status: statusDigest }] });
+  await remember(showing(shown, [...others, { ...entry, status: statusDigest }]));
+}
+
+/** The record with these deployments, live again: a revived environment's are active until its next teardown. */
+function showing({ comment }: Shown, deployments: Shown["deployments"]): Shown {
+  return { ...(comment && { comment }), deployments };
 }

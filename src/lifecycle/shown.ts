@@ -19,5 +19,7 @@ export const shownSchema = z.object({
     .array(z.object({ sha: z.string().max(64), id: z.number().int().positive(), status: z.string().max(64).optional() }))
     .max(SHOWN_DEPLOYMENTS_LIMIT)
     .default([]),
+  /** Once torn down: every deployment of the PR was listed and posted `inactive`. Until then a catch-up looks again. */
+  inactive: z.literal(true).optional(),
 });
 export type Shown = z.infer<typeof shownSchema>;

@@ -28,7 +28,7 @@ const INSTALLATION = 77;
 const HOUR = 3_600_000;
 const credentials = testAppCredentials();
 const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } }));
-const silent = pino({ level: "silent" });
+const silent = pino({ level: process.env.TEST_LOG ?? "silent" });
 const sha = (n: number) => n.toString(16).padStart(40, "0");
 
 let gh: FakeGitHub;
@@ -66,7 +66,7 @@ function replica(name: string, options: ReplicaOptions = {}): GitHubNotifier {
     bot: { botLogin: `${gh.bot.login}` },
     log: silent,
     coalesceMs: 0,
-    claimTtlMs: 500,
+    claimTtlMs: 1500,
   });
 }
 
@@ -143,7 +143,8 @@ describe("one writer per PR on GitHub", () => {
 
   it("a writer that dies between GitHub's answer and recording the id leaves its successor nothing to make again", async () => {
     const symptoms = { twoComments: 0, twoDeployments: 0 };
-    for (let round = 0; round < ROUNDS; round++) {
+    // Fewer rounds: each waits out the dead writer's claim.
+    for (let round = 0; round < ROUNDS / 2; round++) {
       const dying = replica("dying", { dieAfter: round % 2 ? /^POST .*\/comments$/ : /^POST .*\/deployments$/ });
       const successor = replica("successor");
       const key = freshPr(sha(100 + round));
@@ -180,6 +181,28 @@ describe("one writer per PR on GitHub", () => {
       if (active.length > 0) activeAfterClose++;
     }
     expect(activeAfterClose).toBe(0);
+  });
+
+  it("a teardown whose update died with its replica ends inactive at the next catch-up", async () => {
+    const shower = replica("shower");
+    const key = freshPr(sha(400));
+    const ready = await reconcile(key, "ready", sha(400));
+    await shower.environmentChanged(notice(key, ready, "ready"));
+    await shower.drain();
+    // The teardown's notice reaches a replica that dies once GitHub has listed the deployments, before any is made inactive.
+    const dying = replica("dying", { dieAfter: /^GET .*\/deployments\?environment=/ });
+    const deleted = await reconcile(key, "deleted", sha(400));
+    void dying.environmentChanged(notice(key, deleted, "deleted"));
+    await waitUntil(() => gh.requests.some((request) => request.method === "GET" && request.path === "/repos/acme/web/deployments" && request.query?.environment === `preview/pr-${key.pr}` && request.query.sha === undefined));
+    const successor = replica("successor");
+    expect(await successor.catchUp()).toBeGreaterThanOrEqual(1);
+    await successor.drain();
+    expect(deploymentsOf(key.pr).map((deployment) => deployment.statuses.at(-1)?.state)).toEqual(["inactive"]);
+    // Recorded: the next catch-up leaves it be.
+    const requests = gh.requests.length;
+    await successor.catchUp();
+    await successor.drain();
+    expect(gh.requests.slice(requests).filter((request) => request.path.includes(`/deployments`))).toEqual([]);
   });
 });
 
