@@ -60,6 +60,8 @@ export interface EnsuredDeploymentStatus {
 export interface DeactivateEnvironmentParams extends RepoTarget {
   readonly pr: number;
   readonly description?: string;
+  /** Deployments whose last status the caller posted itself, not `inactive`: deactivated without reading their status first. */
+  readonly knownActive?: ReadonlySet<number>;
 }
 
 export function previewEnvironment(pr: number): string {
@@ -135,7 +137,7 @@ export async function deactivateEnvironment(params: DeactivateEnvironmentParams)
   const deactivated: number[] = [];
   for (const { id } of deployments) {
     try {
-      const latest = await latestStatus(params, id);
+      const latest = params.knownActive?.has(id) ? undefined : await latestStatus(params, id);
       if (latest?.state === "inactive") continue;
       await postStatus(params, id, inactive);
       deactivated.push(id);

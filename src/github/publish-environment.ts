@@ -107,7 +107,8 @@ async function publishDeployment(params: PublishParams, shown: Shown, remember: 
   if (fields.status === "deleted") {
     // Once recorded, no writer makes another deployment (each loads the state under the claim): nothing left to list.
     if (shown.inactive) return;
-    await deactivateEnvironment({ ...target, pr: key.pr, description: "Torn down" });
+    const knownActive = new Set(shown.deployments.filter((deployment) => deployment.status !== undefined).map((deployment) => deployment.id));
+    await deactivateEnvironment({ ...target, pr: key.pr, description: "Torn down", knownActive });
     await remember({ ...shown, inactive: true });
     return;
   }

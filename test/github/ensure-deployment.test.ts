@@ -207,4 +207,14 @@ describe("deactivateEnvironment", () => {
     github().post(statuses(1), { state: "inactive", description: "PR closed" }).reply(201, { id: 11 });
     expect(await deactivateEnvironment({ ...teardown, description: "PR closed" })).toEqual([1]);
   });
+
+  it("posts inactive without a read on the deployments the caller knows it left active, and reads the others", async () => {
+    github()
+      .get(DEPLOYMENTS)
+      .query({ environment: ENV, per_page: "100" })
+      .reply(200, [{ id: 3 }, { id: 2 }]);
+    github().get(statuses(2)).query(LATEST).reply(200, [{ id: 20, state: "inactive" }]);
+    github().post(statuses(3), { state: "inactive", description: "Torn down" }).reply(201, { id: 31 });
+    expect(await deactivateEnvironment({ ...teardown, description: "Torn down", knownActive: new Set([3]) })).toEqual([3]);
+  });
 });
