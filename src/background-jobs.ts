@@ -21,6 +21,8 @@ export interface BackgroundJobsDeps {
   probot: Probot;
   lifecycle: Lifecycle;
   store: StateStore;
+  /** Shows torn-down environments whose update died with a replica (GitHubNotifier.catchUp). */
+  notifier: { catchUp(): Promise<number> };
   owners: readonly ResourceOwner[];
   /** For the audit: which template each environment uses. */
   operator: OperatorConfig;
@@ -33,7 +35,8 @@ export interface BackgroundJobsDeps {
 /**
  * What runs beside the webhooks (DESIGN §8), each at start-up and then on
  * its interval: resync with GitHub (a PR closed while the app was down is
- * torn down), redelivery of failed webhooks, and the orphan audit. Every
+ * torn down), redelivery of failed webhooks, the notifier's catch-up (every
+ * deployment of a torn-down PR made inactive), and the orphan audit. Every
  * one is safe to run on several replicas at once (each module says why).
  */
 export function startBackgroundJobs(deps: BackgroundJobsDeps): { stop(): Promise<void> } {
@@ -44,6 +47,13 @@ export function startBackgroundJobs(deps: BackgroundJobsDeps): { stop(): Promise
       everyMs: deps.intervals.resyncMs,
       log: log.child({ name: "resync" }),
       run: () => resync({ lifecycle, octokitFor: (id) => probot.auth(id), log: log.child({ name: "resync" }) }),
+    }),
+    // With resync's interval: both repair what a replica that died left undone.
+    startPeriodic({
+      name: "notify-catch-up",
+      everyMs: deps.intervals.resyncMs,
+      log: log.child({ name: "github" }),
+      run: () => deps.notifier.catchUp(),
     }),
     startPeriodic({
       name: "redelivery",

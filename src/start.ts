@@ -92,7 +92,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   // Declared before the reconciler exists: a recorded intent pokes it (see Reconciler.poke).
   const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
   const bot: BotIdentity = {};
-  const { settings, notifier } = gitHubWiring({ operator, store, lifecycle, octokitFor, bot, log });
+  const { settings, notifier } = gitHubWiring({ operator, store, octokitFor, bot, log });
   const reconciler = new Reconciler(
     {
       store,
@@ -130,7 +130,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   // In the background: GitHub being slow or unreachable must not hold up start-up.
   void appBotIdentity(loaded, log).then((identity) => Object.assign(bot, identity));
   reconciler.start();
-  const jobs = startBackgroundJobs({ probot: loaded, lifecycle, store, owners: runtime.owners, operator, auditBounds: env.auditBounds, metrics, intervals: env.intervals, log });
+  const jobs = startBackgroundJobs({ probot: loaded, lifecycle, store, notifier, owners: runtime.owners, operator, auditBounds: env.auditBounds, metrics, intervals: env.intervals, log });
 
   return {
     server,

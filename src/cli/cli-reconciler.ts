@@ -82,8 +82,7 @@ export class CliReconciler {
       return new CliReconciler(cli, { settings: storedSettingsSource(runtime.operator, runtime.store), notifier: silentNotifier }, runtime, sealer);
     }
     const bot = await appBotIdentity(github, cli.log);
-    const lifecycle = new Lifecycle({ store: runtime.store });
-    const { settings, notifier } = gitHubWiring({ operator: runtime.operator, store: runtime.store, lifecycle, octokitFor: (id) => github.auth(id), bot, log: cli.log });
+    const { settings, notifier } = gitHubWiring({ operator: runtime.operator, store: runtime.store, octokitFor: (id) => github.auth(id), bot, log: cli.log });
     return new CliReconciler(cli, { settings, notifier, drain: () => notifier.drain() }, runtime, sealer);
   }
 

@@ -1,6 +1,7 @@
 import { formatDuration, formatRelative } from "../config/duration.js";
 import type { EnvironmentState } from "../lifecycle/api.js";
 import type { Intent } from "../lifecycle/intent.js";
+import type { Shown } from "../lifecycle/shown.js";
 import { labelOf } from "./find-environment.js";
 import { redactValue } from "./redact.js";
 
@@ -10,7 +11,7 @@ import { redactValue } from "./redact.js";
  * laid out (an output named `password` shows as `[redacted]`, a sealed one as
  * `[sealed]`).
  */
-export function renderEnvironment(state: EnvironmentState, inbox: readonly Intent[], now: number): string[] {
+export function renderEnvironment(state: EnvironmentState, inbox: readonly Intent[], shown: Shown | undefined, now: number): string[] {
   const { key, fields: rawFields, desired: rawDesired, events, dueAt } = state;
   const fields = redactValue(rawFields);
   const desired = redactValue(rawDesired);
@@ -32,8 +33,10 @@ export function renderEnvironment(state: EnvironmentState, inbox: readonly Inten
   row("blocked", artifacts?.blocked);
   row("error", artifacts?.error && `${artifacts.error.step}: ${artifacts.error.message}`);
   row("queue", artifacts?.queuePosition && `position ${artifacts.queuePosition}`);
-  row("comment", artifacts?.commentId);
-  row("deployments", artifacts && Object.entries(artifacts.deployments).map(([sha, id]) => `${sha.slice(0, 7)}: ${id}`).join(", "));
+  // Where the PR shows it: the notifier's record, or what an earlier release kept in the artifacts.
+  row("comment", shown?.comment?.id ?? artifacts?.commentId);
+  const deployments = shown ? shown.deployments.map(({ sha, id }) => [sha, id] as const) : Object.entries(artifacts?.deployments ?? {});
+  row("deployments", deployments.map(([sha, id]) => `${sha.slice(0, 7)}: ${id}`).join(", "));
   const progress = artifacts?.progress;
   row("started", progress?.started.join(", "));
   row("torn down", progress?.tornDown.join(", "));

@@ -11,11 +11,12 @@ export interface EnsureStickyCommentParams extends RepoTarget, BotIdentity {
   /** The comment id recorded last time: one GET instead of listing every comment of the PR. */
   readonly knownCommentId?: number;
   /**
-   * What this process last wrote to `knownCommentId`. With it, the GET is
-   * skipped and a changed body goes straight out as an edit (a 404 still
-   * falls back to searching): one call per change instead of two.
+   * The caller knows `knownCommentId` does not read `body` (it recorded a
+   * digest of what it last wrote there). The GET is skipped and the edit
+   * goes straight out (a 404 still falls back to searching): one call per
+   * change instead of two.
    */
-  readonly knownBody?: string;
+  readonly knownOutdated?: boolean;
 }
 
 export interface StickyComment {
@@ -39,16 +40,16 @@ export function stickyMarker(pr: number): string {
  * the recorded comment if it still exists, else the newest comment of ours
  * that carries the marker, else a new one. An identical body costs no write
  * (GitHub throttles content writes). Called one after another it never
- * creates a second comment; the update coalescer keeps calls for one PR
- * sequential.
+ * creates a second comment; the notifier's claim on the PR keeps calls for
+ * one PR sequential across replicas.
  *
  * Throws `GitHubGoneError` when the PR itself is gone.
  */
 export async function ensureStickyComment(params: EnsureStickyCommentParams): Promise<StickyComment> {
   const body = withMarker(params.marker, params.body);
-  const { knownCommentId, knownBody } = params;
-  if (knownCommentId !== undefined && knownBody !== undefined) {
-    const converged = await converge(params, { id: knownCommentId, body: withMarker(params.marker, knownBody), user: null }, body);
+  const { knownCommentId, knownOutdated } = params;
+  if (knownCommentId !== undefined && knownOutdated) {
+    const converged = await converge(params, { id: knownCommentId, user: null }, body);
     if (converged) return converged;
   }
   // A comment that vanishes between finding and editing (a person deleted it) sends us to the next finder.
@@ -57,6 +58,7 @@ export async function ensureStickyComment(params: EnsureStickyCommentParams): Pr
     const converged = comment && (await converge(params, comment, body));
     if (converged) return converged;
   }
+  await params.beforeWrite?.();
   const { data } = await orGone("issue", issueName(params), () =>
     params.octokit.rest.issues.createComment({ owner: params.owner, repo: params.repo, issue_number: params.issueNumber, body }),
   );
@@ -96,6 +98,7 @@ async function findByMarker(params: EnsureStickyCommentParams): Promise<IssueCom
 async function converge(params: EnsureStickyCommentParams, comment: IssueComment, body: string): Promise<StickyComment | undefined> {
   if (comment.body === body) return { commentId: comment.id, result: "unchanged" };
   const { octokit, owner, repo } = params;
+  await params.beforeWrite?.();
   const updated = await ifFound(() => octokit.rest.issues.updateComment({ owner, repo, comment_id: comment.id, body }));
   return updated && { commentId: comment.id, result: "updated" };
 }

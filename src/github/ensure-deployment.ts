@@ -1,3 +1,4 @@
+import { envId } from "../lifecycle/environment.js";
 import { type BotIdentity, GitHubGoneError, isOurBot, orGone, type RepoTarget } from "./github-api.js";
 import { withoutCredentials } from "../lifecycle/without-credentials.js";
 
@@ -60,6 +61,8 @@ export interface EnsuredDeploymentStatus {
 export interface DeactivateEnvironmentParams extends RepoTarget {
   readonly pr: number;
   readonly description?: string;
+  /** Deployments whose last status the caller posted itself, not `inactive`: deactivated without reading their status first. */
+  readonly knownActive?: ReadonlySet<number>;
 }
 
 export function previewEnvironment(pr: number): string {
@@ -68,7 +71,8 @@ export function previewEnvironment(pr: number): string {
 
 /**
  * The deployment of `sha`: the recorded one, else the one our bot already
- * made for this sha (a worker that died before recording the id), else a new
+ * made for this sha and PR (a writer that died before recording the id:
+ * found by environment and sha, and told by its `payload`), else a new
  * one. Transient, never production, no auto-merge into the ref and no
  * required status contexts: a preview must not wait for CI or touch the branch.
  */
@@ -80,9 +84,10 @@ export async function ensureDeployment(params: EnsureDeploymentParams): Promise<
   const existing = await orGone("repository", repository, () =>
     octokit.paginate(octokit.rest.repos.listDeployments, { owner, repo, sha, environment, per_page: 100 }),
   );
-  const ours = existing.find((deployment) => isOurBot(deployment.creator, params));
+  const ours = existing.find((deployment) => isOurBot(deployment.creator, params) && madeFor(deployment.payload, pr));
   if (ours) return { deploymentId: ours.id, result: "unchanged" };
 
+  await params.beforeWrite?.();
   const { data } = await orGone("repository", repository, () =>
     octokit.rest.repos.createDeployment({
       owner,
@@ -94,13 +99,19 @@ export async function ensureDeployment(params: EnsureDeploymentParams): Promise<
       production_environment: false,
       auto_merge: false,
       required_contexts: [],
-      // Sent to `deployment` webhooks: which PR this is. Never anything secret.
-      payload: { pr },
+      // Sent to `deployment` webhooks, and how a successor tells ours for this
+      // PR and sha (the correlation, made before GitHub answers). Never anything secret.
+      payload: { ephemera: envId(pr), pr, sha },
     }),
   );
   // 202 ("merged branch") only happens with auto_merge, which we turn off; fail loudly should it ever come.
   if (!("id" in data)) throw new Error(`GitHub created no deployment of ${repository}@${sha}: ${data.message ?? "no message"}`);
   return { deploymentId: data.id, result: "created" };
+}
+
+/** Whether a deployment's payload says it is this PR's (releases before the `ephemera` field sent `{ pr }` alone). */
+function madeFor(payload: unknown, pr: number): boolean {
+  return typeof payload === "object" && payload !== null && "pr" in payload && payload.pr === pr;
 }
 
 /** Posts `state` on the deployment unless it is already the status in force. */
@@ -127,7 +138,7 @@ export async function deactivateEnvironment(params: DeactivateEnvironmentParams)
   const deactivated: number[] = [];
   for (const { id } of deployments) {
     try {
-      const latest = await latestStatus(params, id);
+      const latest = params.knownActive?.has(id) ? undefined : await latestStatus(params, id);
       if (latest?.state === "inactive") continue;
       await postStatus(params, id, inactive);
       deactivated.push(id);
@@ -171,7 +182,8 @@ async function latestStatus({ octokit, owner, repo }: RepoTarget, deploymentId: 
   );
 }
 
-async function postStatus({ octokit, owner, repo }: RepoTarget, deploymentId: number, status: DeploymentStatus): Promise<void> {
+async function postStatus({ octokit, owner, repo, beforeWrite }: RepoTarget, deploymentId: number, status: DeploymentStatus): Promise<void> {
+  await beforeWrite?.();
   await orGone("deployment", `${owner}/${repo} deployment ${deploymentId}`, () =>
     octokit.rest.repos.createDeploymentStatus({
       owner,

@@ -9,6 +9,12 @@ export interface RepoTarget {
   readonly octokit: ProbotOctokit;
   readonly owner: string;
   readonly repo: string;
+  /**
+   * Awaited before every write to the PR's comment or deployments: the
+   * notifier's claim on the PR (see notify-claim.ts), which throws once
+   * another replica has taken it over.
+   */
+  readonly beforeWrite?: () => Promise<void>;
 }
 
 /**

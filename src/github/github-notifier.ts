@@ -1,25 +1,32 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { ProbotOctokit } from "probot";
 import type { Template } from "../config/template-schema.js";
-import type { EnvKey } from "../lifecycle/environment.js";
+import { envId, type EnvKey } from "../lifecycle/environment.js";
 import type { EnvironmentNotice, Notifier } from "../lifecycle/notifier.js";
 import type { EnvSnapshot, StateStore } from "../store/state-store.js";
 import { GitHubGoneError, type BotIdentity, type RepoTarget } from "./github-api.js";
-import { cacheKey, emptyShownCache, publishEnvironment, type ShownIds } from "./publish-environment.js";
+import { ClaimBusyError, LostClaimError, withNotifyClaim } from "./notify-claim.js";
+import { publishEnvironment } from "./publish-environment.js";
 import { renderExpiryWarning } from "./render-comment.js";
 import { reply } from "./replies.js";
 import { createUpdateCoalescer, type UpdateCoalescer } from "./update-coalescer.js";
 
 export interface GitHubNotifierDeps {
-  /** Read when an update runs, so it always shows the latest state. */
+  /** Read when an update runs, so it always shows the latest state; holds the claims and the record of what is shown. */
   store: StateStore;
-  /** Keeps the ids of what an update created (comment, deployment) with the environment. */
-  recordShown(key: EnvKey, shown: ShownIds): Promise<void>;
   template(name: string): Template | undefined;
   octokitFor(installationId: number): Promise<ProbotOctokit>;
   bot: BotIdentity;
   log: Logger;
   now?: () => number;
+  /** This replica's claim token; default: host, pid and a random part. */
+  owner?: string;
+  /** How long a PR's claim lasts unrenewed (renewed before every write); default 30 s. */
+  claimTtlMs?: number;
+  /** How long an update waits for another replica's claim on the PR; default twice the TTL, so a dead holder's runs out. */
+  claimWaitMs?: number;
   /** Most PRs updated at once. */
   concurrency?: number;
   /** How long a PR's update waits for more changes to fold in; default 1 s. */
@@ -33,25 +40,27 @@ interface OwedReplies {
   expired?: boolean;
 }
 
-/** Beyond this many PRs, the oldest remembered bodies are forgotten (they cost one read when next shown). */
-const CACHE_LIMIT = 10_000;
-
 /**
  * The lifecycle's window onto the PR. A notice only asks for an update; the
  * update runs soon after, renders the latest stored state, and notices that
  * arrive meanwhile for the same PR collapse into it (DESIGN §5), so a burst
- * of step changes costs one comment edit. The reconciler never waits on
- * GitHub's throttling. Replies are posted at most once: a process that dies
- * with one owed does not post it.
+ * of step changes costs one comment edit. Across replicas, an update holds
+ * the PR's notify claim (notify-claim.ts): one writer per PR, which loads
+ * the state after taking it. The reconciler never waits on GitHub's
+ * throttling. Replies are posted at most once: a process that dies with
+ * one owed does not post it.
  */
 export class GitHubNotifier implements Notifier {
   private readonly coalescer: UpdateCoalescer;
   private readonly owed = new Map<string, OwedReplies>();
-  private readonly cache = emptyShownCache();
   private readonly now: () => number;
+  private readonly owner: string;
+  private readonly claimTtlMs: number;
 
   constructor(private readonly deps: GitHubNotifierDeps) {
     this.now = deps.now ?? Date.now;
+    this.owner = deps.owner ?? `notifier:${hostname()}:${process.pid}:${randomUUID()}`;
+    this.claimTtlMs = deps.claimTtlMs ?? 30_000;
     this.coalescer = createUpdateCoalescer({
       concurrency: deps.concurrency ?? 4,
       delayMs: deps.coalesceMs ?? 1000,
@@ -60,7 +69,7 @@ export class GitHubNotifier implements Notifier {
   }
 
   async environmentChanged(notice: EnvironmentNotice): Promise<void> {
-    const id = cacheKey(notice.key);
+    const id = `${notice.key.repoId}/${notice.key.pr}`;
     const owed = this.owed.get(id) ?? {};
     for (const { event, detail } of notice.events) {
       if (event === "expiry_warning" && notice.fields.expires_at) owed.warnFor = notice.fields.expires_at;
@@ -70,32 +79,57 @@ export class GitHubNotifier implements Notifier {
     this.coalescer.request(id, () => this.update(notice.key, id));
   }
 
+  /**
+   * Asks for an update of every torn-down environment whose record does not
+   * say its deployments were all made `inactive`: a replica that died
+   * between the teardown's commit and that update (its notice lived only in
+   * its memory) left them active. Run periodically; returns how many it asked for.
+   */
+  async catchUp(): Promise<number> {
+    let requested = 0;
+    for (const key of await this.deps.store.listKeys()) {
+      const snapshot = await this.deps.store.load(key);
+      if (snapshot?.fields.status !== "deleted" || snapshot.shown?.inactive) continue;
+      const id = `${key.repoId}/${key.pr}`;
+      this.coalescer.request(id, () => this.update(key, id));
+      requested++;
+    }
+    return requested;
+  }
+
   /** Waits for every requested update; for shutdown and tests. */
   drain(): Promise<void> {
     return this.coalescer.drain();
   }
 
-  private async update(key: EnvKey, id: string): Promise<void> {
+  /** `again`: this is the one retry of an update that lost its claim. */
+  private async update(key: EnvKey, id: string, again = false): Promise<void> {
     const owed = this.owed.get(id) ?? {};
     this.owed.delete(id);
-    const snapshot = await this.deps.store.load(key);
-    if (snapshot === null) return;
-    const { fields } = snapshot;
-    const desired = fields.desired;
-    if (!desired?.repo || !desired.installationId) return;
-    const [owner = "", repo = ""] = desired.repo.split("/");
-    const target: RepoTarget = { octokit: await this.deps.octokitFor(desired.installationId), owner, repo };
-    const log = this.deps.log.child({ repo: desired.repo, pr: key.pr, env: `pr-${key.pr}` });
+    const log = this.deps.log.child({ env: envId(key.pr), repoId: key.repoId, pr: key.pr });
+    const claim = { store: this.deps.store, key, owner: this.owner, ttlMs: this.claimTtlMs, waitMs: this.deps.claimWaitMs ?? 2 * this.claimTtlMs };
     try {
-      const template = fields.config ? this.deps.template(fields.config.template) : undefined;
-      const shown = await publishEnvironment({ key, snapshot, target, template, bot: this.deps.bot, cache: this.cache, now: this.now(), log });
-      if (shown.commentId !== undefined || shown.deployment !== undefined) await this.deps.recordShown(key, shown);
-      await this.postReplies(key, target, snapshot.fields, owed);
-      if (fields.status === "deleted") this.forget(id);
-      this.forgetOldest();
+      await withNotifyClaim(claim, async (held) => {
+        const snapshot = await this.deps.store.load(key);
+        const desired = snapshot?.fields.desired;
+        if (!snapshot || !desired?.repo || !desired.installationId) return;
+        const [owner = "", repo = ""] = desired.repo.split("/");
+        const octokit = await this.deps.octokitFor(desired.installationId);
+        const target: RepoTarget = { octokit, owner, repo, beforeWrite: () => held.beforeWrite() };
+        const template = snapshot.fields.config ? this.deps.template(snapshot.fields.config.template) : undefined;
+        await publishEnvironment({ key, snapshot, target, template, bot: this.deps.bot, claim: held, now: this.now(), log });
+        await this.postReplies(key, target, snapshot.fields, owed);
+      });
     } catch (error) {
-      if (!(error instanceof GitHubGoneError)) throw error;
-      log.info({ gone: error.resource }, "the PR or its repository is gone; nothing to show");
+      if (error instanceof GitHubGoneError) log.info({ gone: error.resource }, "the PR or its repository is gone; nothing to show");
+      else if (error instanceof ClaimBusyError) log.warn({ err: error }, "another replica is updating the PR; it shows the latest state");
+      else if (!(error instanceof LostClaimError)) throw error;
+      else if (again) log.warn({ err: error }, "lost the claim on the PR twice; its next change updates it");
+      else {
+        // Stalled past the claim's TTL: whoever took it over may have loaded an older state than ours, so look once more after it.
+        log.info({ err: error }, "lost the claim on the PR mid-update; updating it again");
+        this.coalescer.request(id, () => this.update(key, id, true));
+      }
     }
   }
 
@@ -112,17 +146,6 @@ export class GitHubNotifier implements Notifier {
     }
     if (owed.expired) {
       await reply({ ...target, issueNumber: key.pr, body: "⌛ This PR's preview environment expired and was torn down. `/preview deploy` creates a new one." });
-    }
-  }
-
-  private forget(id: string): void {
-    this.cache.comment.delete(id);
-    for (const shaKey of this.cache.deployment.keys()) if (shaKey.startsWith(`${id}@`)) this.cache.deployment.delete(shaKey);
-  }
-
-  private forgetOldest(): void {
-    for (const map of Object.values(this.cache) as Map<unknown, unknown>[]) {
-      while (map.size > CACHE_LIMIT) map.delete(map.keys().next().value);
     }
   }
 }

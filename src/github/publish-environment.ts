@@ -1,89 +1,77 @@
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Template } from "../config/template-schema.js";
 import type { EnvKey } from "../lifecycle/environment.js";
+import { SHOWN_DEPLOYMENTS_LIMIT, type Shown } from "../lifecycle/shown.js";
 import type { EnvSnapshot } from "../store/state-store.js";
 import { commentView } from "./comment-view.js";
 import { ensureStickyComment, stickyMarker } from "./ensure-comment.js";
-import {
-  deactivateEnvironment,
-  ensureDeployment,
-  ensureDeploymentStatus,
-  type DeploymentStatus,
-} from "./ensure-deployment.js";
+import { deactivateEnvironment, ensureDeployment, ensureDeploymentStatus, type DeploymentStatus } from "./ensure-deployment.js";
 import type { BotIdentity, RepoTarget } from "./github-api.js";
+import type { NotifyClaim } from "./notify-claim.js";
 import { renderComment } from "./render-comment.js";
-
-/** The GitHub ids an update created, to be kept in the environment's artifacts. */
-export interface ShownIds {
-  commentId?: number;
-  deployment?: { sha: string; id: number };
-}
-
-/**
- * What one process remembers of what it showed, to make no call when nothing
- * changed and no lookup for ids the store has not caught up with yet.
- */
-export interface ShownCache {
-  /** By PR: the comment and the body last written to it. */
-  comment: Map<string, { id: number; body: string }>;
-  /** By PR and sha. */
-  deployment: Map<string, number>;
-  /** By deployment id: the status last posted. */
-  status: Map<number, DeploymentStatus>;
-}
-
-export function emptyShownCache(): ShownCache {
-  return { comment: new Map(), deployment: new Map(), status: new Map() };
-}
 
 export interface PublishParams {
   key: EnvKey;
+  /** Loaded under `claim`, so it is at least as new as what any earlier writer showed. */
   snapshot: EnvSnapshot;
   target: RepoTarget;
   template: Template | undefined;
   bot: BotIdentity;
-  cache: ShownCache;
+  claim: NotifyClaim;
   now: number;
   log: Logger;
 }
 
 /**
  * Brings the PR's sticky comment and deployment in line with the stored
- * state (DESIGN §5), each an ensure that makes no call when GitHub already
- * shows it: 1. the comment, 2. the deployment for the head sha and its
- * status, or `inactive` on every deployment once torn down.
+ * state (DESIGN §5), under the notifier's claim on the PR, each an ensure
+ * that makes no call when the record says GitHub already shows it: 1. the
+ * comment, 2. the deployment for the head sha and its status, or `inactive`
+ * on every deployment of the PR once torn down. Every id learnt is recorded
+ * as soon as GitHub gives it, so a successor never makes it again.
  */
-export async function publishEnvironment(params: PublishParams): Promise<ShownIds> {
-  const shown: ShownIds = {};
-  const commentId = await publishComment(params);
-  if (commentId !== undefined) shown.commentId = commentId;
-  const deployment = await publishDeployment(params);
-  if (deployment !== undefined) shown.deployment = deployment;
-  return shown;
+export async function publishEnvironment(params: PublishParams): Promise<void> {
+  const shown = { current: shownOf(params.snapshot) };
+  const remember = async (next: Shown) => {
+    shown.current = next;
+    await params.claim.record(next);
+  };
+  await publishComment(params, shown.current, remember);
+  await publishDeployment(params, shown.current, remember);
 }
 
-export function cacheKey({ repoId, pr }: EnvKey): string {
-  return `${repoId}/${pr}`;
+/** The notifier's record, or for an environment last shown by an earlier release, the ids its reconciler kept in `artifacts`. */
+function shownOf({ shown, fields }: EnvSnapshot): Shown {
+  if (shown) return shown;
+  const { commentId, deployments = {} } = fields.artifacts ?? {};
+  return {
+    ...(commentId === undefined ? {} : { comment: { id: commentId } }),
+    deployments: Object.entries(deployments).map(([sha, id]) => ({ sha, id })),
+  };
 }
 
-async function publishComment({ key, snapshot, target, template, bot, cache, now }: PublishParams): Promise<number | undefined> {
+/** Short and one-way: the record says whether what is shown changed, never what it says. */
+function digest(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("base64url").slice(0, 22);
+}
+
+async function publishComment(params: PublishParams, shown: Shown, remember: (next: Shown) => Promise<void>): Promise<void> {
+  const { key, snapshot, target, template, bot, now } = params;
   const { fields } = snapshot;
   const body = renderComment(commentView({ pr: key.pr, fields, desired: fields.desired, template, now }));
-  const last = cache.comment.get(cacheKey(key));
-  if (last?.body === body) return undefined;
-  const stored = fields.artifacts?.commentId;
-  const known = last?.id ?? stored;
+  const bodyDigest = digest(body);
+  const known = shown.comment;
+  if (known?.digest === bodyDigest) return;
   const { commentId } = await ensureStickyComment({
     ...target,
     ...bot,
     issueNumber: key.pr,
     marker: stickyMarker(key.pr),
     body,
-    ...(known === undefined ? {} : { knownCommentId: known }),
-    ...(last === undefined ? {} : { knownBody: last.body }),
+    ...(known === undefined ? {} : { knownCommentId: known.id, knownOutdated: known.digest !== undefined }),
   });
-  cache.comment.set(cacheKey(key), { id: commentId, body });
-  return commentId === stored ? undefined : commentId;
+  await remember({ ...shown, comment: { id: commentId, digest: bodyDigest } });
 }
 
 /** The deployment status that shows a status; undefined while there is nothing to show. */
@@ -106,27 +94,42 @@ function wantedStatus(snapshot: EnvSnapshot): DeploymentStatus | undefined {
   }
 }
 
-async function publishDeployment({ key, snapshot, target, bot, cache }: PublishParams): Promise<ShownIds["deployment"]> {
+/**
+ * The head sha's deployment and its status. Once the environment is
+ * deleted, `inactive` on every deployment of the PR instead, once: listed
+ * on GitHub, so one an earlier writer made and never recorded is
+ * deactivated too. (Under the claim no writer runs meanwhile, and a writer
+ * that sees the environment torn down never creates one.)
+ */
+async function publishDeployment(params: PublishParams, shown: Shown, remember: (next: Shown) => Promise<void>): Promise<void> {
+  const { key, snapshot, target, bot } = params;
   const { fields } = snapshot;
   if (fields.status === "deleted") {
-    await deactivateEnvironment({ ...target, pr: key.pr, description: "Torn down" });
-    return undefined;
+    // Once recorded, no writer makes another deployment (each loads the state under the claim): nothing left to list.
+    if (shown.inactive) return;
+    const knownActive = new Set(shown.deployments.filter((deployment) => deployment.status !== undefined).map((deployment) => deployment.id));
+    await deactivateEnvironment({ ...target, pr: key.pr, description: "Torn down", knownActive });
+    await remember({ ...shown, inactive: true });
+    return;
   }
   const wanted = wantedStatus(snapshot);
   const sha = fields.desired?.headSha ?? fields.config?.headSha;
-  if (wanted === undefined || !sha) return undefined;
-  const stored = fields.artifacts?.deployments[sha];
-  const known = stored ?? cache.deployment.get(`${cacheKey(key)}@${sha}`);
-  const { deploymentId, result } = await ensureDeployment({
-    ...target,
-    ...bot,
-    pr: key.pr,
-    sha,
-    ...(known === undefined ? {} : { knownDeploymentId: known }),
-  });
-  cache.deployment.set(`${cacheKey(key)}@${sha}`, deploymentId);
-  const last = result === "created" ? null : cache.status.get(deploymentId);
-  const { status } = await ensureDeploymentStatus({ ...target, deploymentId, ...wanted, ...(last === undefined ? {} : { lastState: last }) });
-  cache.status.set(deploymentId, status);
-  return deploymentId === stored ? undefined : { sha, id: deploymentId };
+  if (wanted === undefined || !sha) return;
+  const known = shown.deployments.find((deployment) => deployment.sha === sha);
+  const { deploymentId, result } = await ensureDeployment({ ...target, ...bot, pr: key.pr, sha, ...(known && { knownDeploymentId: known.id }) });
+  const others = shown.deployments.filter((deployment) => deployment.sha !== sha).slice(1 - SHOWN_DEPLOYMENTS_LIMIT);
+  const entry = { sha, id: deploymentId, ...(known?.id === deploymentId && known.status !== undefined ? { status: known.status } : {}) };
+  if (known?.id !== deploymentId) await remember(showing(shown, [...others, entry]));
+
+  const statusDigest = digest(wanted);
+  if (entry.status === statusDigest) return;
+  // A digest recorded for another status, or a deployment just made: it is not in force, post it. Otherwise ask GitHub.
+  const lastState = result === "created" || entry.status !== undefined ? { lastState: null } : {};
+  await ensureDeploymentStatus({ ...target, deploymentId, ...wanted, ...lastState });
+  await remember(showing(shown, [...others, { ...entry, status: statusDigest }]));
+}
+
+/** The record with these deployments, live again: a revived environment's are active until its next teardown. */
+function showing({ comment }: Shown, deployments: Shown["deployments"]): Shown {
+  return { ...(comment && { comment }), deployments };
 }

@@ -4,7 +4,6 @@ import type { OperatorConfig } from "../config/operator-config.js";
 import type { BotIdentity } from "./github-api.js";
 import { GitHubNotifier } from "./github-notifier.js";
 import { repoSettingsSource } from "./repo-settings-source.js";
-import type { Lifecycle } from "../lifecycle/api.js";
 import type { SettingsSource } from "../lifecycle/settings.js";
 import type { StateStore } from "../store/state-store.js";
 
@@ -17,7 +16,6 @@ import type { StateStore } from "../store/state-store.js";
 export interface GitHubWiringParams {
   operator: OperatorConfig;
   store: StateStore;
-  lifecycle: Pick<Lifecycle, "record">;
   octokitFor(installationId: number): Promise<ProbotOctokit>;
   /** Filled in once known (see `appBotIdentity`); read at each update. */
   bot: BotIdentity;
@@ -25,13 +23,10 @@ export interface GitHubWiringParams {
 }
 
 export function gitHubWiring(params: GitHubWiringParams): { settings: SettingsSource; notifier: GitHubNotifier } {
-  const { operator, store, lifecycle, octokitFor, bot, log } = params;
+  const { operator, store, octokitFor, bot, log } = params;
   const settings = repoSettingsSource({ operator, octokitFor });
   const notifier = new GitHubNotifier({
     store,
-    recordShown: async (key, shown) => {
-      await lifecycle.record(key, { type: "shown", at: new Date().toISOString(), ...shown });
-    },
     template: (name) => settings.template(name),
     octokitFor,
     bot,

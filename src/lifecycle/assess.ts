@@ -22,8 +22,6 @@ export interface Assessment {
   events: EventLogEntry[];
   /** Someone asked to see the state again. */
   refresh: boolean;
-  /** Where the PR shows the environment, not yet in `artifacts`. */
-  shown: FoldResult["shown"];
   teardown: TeardownCause | undefined;
   /** How many inbox entries this folded: the commit that writes the result consumes them. */
   consumed: number;
@@ -32,7 +30,7 @@ export interface Assessment {
 export function assess(snapshot: Pick<EnvSnapshot, "fields" | "inbox">, now: number): Assessment {
   const { fields, inbox } = snapshot;
   const status: StatusOrNew = fields.status ?? "new";
-  const { desired, extensions, refresh, shown } = foldIntents(fields.desired, inbox);
+  const { desired, extensions, refresh } = foldIntents(fields.desired, inbox);
   let expiresAt = fields.expires_at === undefined ? undefined : Date.parse(fields.expires_at);
   const events: EventLogEntry[] = [];
   const config = fields.config;
@@ -53,7 +51,6 @@ export function assess(snapshot: Pick<EnvSnapshot, "fields" | "inbox">, now: num
     expiresAt,
     events,
     refresh,
-    shown,
     teardown: teardownCause({ status, desired, expiresAt, now }),
     consumed: inbox.length,
   };

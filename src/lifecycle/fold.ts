@@ -15,7 +15,9 @@ import { CLOSE_REASONS, type Intent } from "./intent.js";
  *
  * `extend` and `redeploy` are operations, not registers: they take effect once,
  * because the commit that writes the folded state also removes them from the
- * inbox. `shown` only tells where the PR shows the environment.
+ * inbox. `shown`, written by releases before the notifier kept a record of
+ * its own (StateStore.recordShown), is read and dropped: the notifier finds
+ * what it names on GitHub again.
  */
 
 export interface FoldResult {
@@ -25,8 +27,6 @@ export interface FoldResult {
   extensions: Array<number | undefined>;
   /** Someone asked to see the current state again (`/preview status`). */
   refresh: boolean;
-  /** Where the GitHub layer shows the environment, to remember in `artifacts`; the last comment id wins. */
-  shown: { commentId?: number; deployments: Record<string, number> };
 }
 
 type PrFacts = Extract<Intent, { type: "open" | "push" }>;
@@ -111,17 +111,12 @@ export function foldIntents(current: DesiredState | undefined, inbox: readonly I
   let desired = current;
   const extensions: Array<number | undefined> = [];
   let refresh = false;
-  const shown: FoldResult["shown"] = { deployments: {} };
   for (const intent of inbox) {
     desired = foldOne(desired, intent);
     if (intent.type === "extend") extensions.push(intent.byMs);
     if (intent.type === "refresh") refresh = true;
-    if (intent.type === "shown") {
-      if (intent.commentId !== undefined) shown.commentId = intent.commentId;
-      if (intent.deployment !== undefined) shown.deployments[intent.deployment.sha] = intent.deployment.id;
-    }
   }
-  return { desired, extensions, refresh, shown };
+  return { desired, extensions, refresh };
 }
 
 /**

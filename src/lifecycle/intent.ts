@@ -35,8 +35,9 @@ export const intentSchema = z.discriminatedUnion("type", [
   /** `/preview status`: refresh the comment. */
   z.object({ type: z.literal("refresh"), at: z.string() }),
   /**
-   * The GitHub layer shows the environment in this comment and deployment:
-   * remembered in `artifacts` by the reconciler, the one writer of the record.
+   * Where the GitHub layer showed the environment, as releases before the
+   * notifier's own record (StateStore.recordShown) reported it. Still read,
+   * so an inbox they wrote loads; folding drops it.
    */
   z.object({
     type: z.literal("shown"),

@@ -40,8 +40,6 @@ export class Iteration {
   fields: Partial<EnvFields>;
   private unconsumed: number;
   private unrecorded: EventLogEntry[];
-  /** The folded `shown` ids are in `fields.artifacts` but not yet in the store. */
-  private unwrittenShown: boolean;
   /** `teardown_lock` once a teardown holds it: its commits are fenced by that. */
   fence: Fence;
 
@@ -50,8 +48,7 @@ export class Iteration {
     readonly snapshot: EnvSnapshot,
     readonly assessment: Assessment,
   ) {
-    this.fields = withShown(snapshot.fields, assessment.shown, assessment.desired?.headSha);
-    this.unwrittenShown = this.fields !== snapshot.fields;
+    this.fields = snapshot.fields;
     this.unconsumed = assessment.consumed;
     this.unrecorded = [...assessment.events];
     this.fence = { name: "lease", owner: run.engine.owner };
@@ -70,13 +67,11 @@ export class Iteration {
     const previousStatus = this.status;
     if (params.set?.status !== undefined) assertTransition(previousStatus, params.set.status);
     const events = [...this.unrecorded, ...(params.events ?? [])];
-    // The first commit removes the folded intents, so it writes what they said: the `shown` ids too.
-    const set = this.unwrittenShown ? { artifacts: this.fields.artifacts, ...params.set } : params.set;
+    const set = params.set;
     const change = { set, consumed: this.unconsumed, events, dueAt: params.dueAt, keyTtlMs: params.keyTtlMs };
     if ((await store.commit(this.run.key, this.fence, change)) === "fenced") throw new FencedError("committing");
     this.unconsumed = 0;
     this.unrecorded = [];
-    this.unwrittenShown = false;
     this.fields = { ...this.fields, ...set };
     if (events.length === 0) return;
     try {
@@ -95,22 +90,4 @@ export class Iteration {
   workingDueAt(): number {
     return this.engine.now() + this.engine.options.leaseTtlMs;
   }
-}
-
-/**
- * The fields with the comment and deployment ids the GitHub layer reported
- * folded into `artifacts`. Of the deployments only the head sha's is kept,
- * or, when the head has none yet (a push folded with the report of the
- * previous head's), the ones just reported: one for an older sha, when it
- * is needed again, is found on GitHub, and the record does not grow with
- * every push.
- */
-function withShown(fields: Partial<EnvFields>, shown: Assessment["shown"], headSha: string | undefined): Partial<EnvFields> {
-  if (shown.commentId === undefined && Object.keys(shown.deployments).length === 0) return fields;
-  const artifacts: Artifacts = fields.artifacts ?? { deployments: {}, outputs: {} };
-  const known = { ...artifacts.deployments, ...shown.deployments };
-  const head = headSha === undefined ? undefined : known[headSha];
-  const reported = Object.keys(shown.deployments).length > 0 ? shown.deployments : artifacts.deployments;
-  const deployments = head === undefined ? reported : { [headSha as string]: head };
-  return { ...fields, artifacts: { ...artifacts, commentId: shown.commentId ?? artifacts.commentId, deployments } };
 }

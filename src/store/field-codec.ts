@@ -9,6 +9,7 @@ import {
   type EventLogEntry,
 } from "../lifecycle/environment.js";
 import { intentSchema, type Intent } from "../lifecycle/intent.js";
+import { shownSchema, type Shown } from "../lifecycle/shown.js";
 import type { EnvFields, FieldName } from "./state-store.js";
 
 /**
@@ -65,17 +66,23 @@ export function encodeFields(set: Partial<EnvFields>): Array<[FieldName, string]
     .map((name) => [name, encodeField(name, set[name] as EnvFields[typeof name])]);
 }
 
-export function encodeIntent(intent: Intent): string {
-  return JSON.stringify(intentSchema.parse(intent));
+/** A record stored as JSON: checked on the way in, and on the way out a `CorruptRecordError` naming `what`. */
+function jsonCodec<T>(schema: z.ZodType<T>, what: string) {
+  return {
+    encode: (value: T): string => JSON.stringify(schema.parse(value)),
+    decode(raw: string): T {
+      try {
+        return schema.parse(JSON.parse(raw));
+      } catch (error) {
+        throw new CorruptRecordError(what, error);
+      }
+    },
+  };
 }
 
-export function decodeIntent(raw: string): Intent {
-  try {
-    return intentSchema.parse(JSON.parse(raw));
-  } catch (error) {
-    throw new CorruptRecordError("intent", error);
-  }
-}
+const intentCodec = jsonCodec<Intent>(intentSchema, "intent");
+export const encodeIntent = intentCodec.encode;
+export const decodeIntent = intentCodec.decode;
 
 /**
  * An event log entry is stored as a JSON array, `[at, event]` or
@@ -102,3 +109,8 @@ export function decodeEvent(raw: string): EventLogEntry {
     throw new CorruptRecordError("event log entry", error);
   }
 }
+
+/** What the PR shows (the `github` key). */
+const shownCodec = jsonCodec<Shown>(shownSchema as z.ZodType<Shown>, "record of what GitHub shows");
+export const encodeShown = shownCodec.encode;
+export const decodeShown = shownCodec.decode;

@@ -15,7 +15,7 @@ import { FIELD_NAMES, type FieldName, type LeaseName } from "./state-store.js";
  */
 
 /** Keys of one environment beyond its DESIGN fields. */
-export type EnvKeyPart = FieldName | LeaseName | "inbox" | "events" | "deliveries";
+export type EnvKeyPart = FieldName | LeaseName | "inbox" | "events" | "github" | "deliveries";
 
 /**
  * The keys that hold the environment's state, in the order the Redis
@@ -23,7 +23,7 @@ export type EnvKeyPart = FieldName | LeaseName | "inbox" | "events" | "deliverie
  * delivery ids recorded lately (for refusing a redelivery) and on its own
  * neither keeps an environment listed nor takes the TTL a commit sets.
  */
-export const STATE_KEY_PARTS: readonly EnvKeyPart[] = [...FIELD_NAMES, "inbox", "events", "lease", "teardown_lock"];
+export const STATE_KEY_PARTS: readonly EnvKeyPart[] = [...FIELD_NAMES, "inbox", "events", "lease", "teardown_lock", "github", "notify_lock"];
 
 /** Every key of an environment, as exported and imported. */
 export const ENV_KEY_PARTS: readonly EnvKeyPart[] = [...STATE_KEY_PARTS, "deliveries"];

@@ -8,6 +8,7 @@ import type {
   Status,
 } from "../lifecycle/environment.js";
 import type { Intent } from "../lifecycle/intent.js";
+import type { Shown } from "../lifecycle/shown.js";
 
 /**
  * The one port through which everything reads and writes lifecycle state.
@@ -46,16 +47,19 @@ export interface EnvSnapshot {
   events: EventLogEntry[];
   /** Next time the reconciler must look at it (ms since epoch), or null. */
   dueAt: number | null;
+  /** Where the PR shows it, as the notifier recorded it (`recordShown`); absent when never. */
+  shown?: Shown;
 }
 
 export const EVENT_LOG_LIMIT = 30;
 
 /**
  * `lease`: who reconciles the environment now. `teardown_lock`: who tears it
- * down (DESIGN §3). Both expire by themselves; a holder whose lease expired
- * can no longer commit (fencing).
+ * down (DESIGN §3). `notify_lock`: who writes the PR's comment and
+ * deployments on GitHub. Each expires by itself; a holder whose lease
+ * expired can no longer commit or record (fencing).
  */
-export type LeaseName = "lease" | "teardown_lock";
+export type LeaseName = "lease" | "teardown_lock" | "notify_lock";
 
 export interface Fence {
   name: LeaseName;
@@ -140,6 +144,15 @@ export interface StateStore {
    * lease expired gets "fenced" and nothing is written.
    */
   commit(key: EnvKey, fence: Fence, change: Change): Promise<CommitResult>;
+
+  /**
+   * Replaces where the PR shows the environment (its `github` key), only
+   * while `fence` (the `notify_lock`) is held; "fenced" and nothing written
+   * otherwise. A commit never writes it, and every commit extends its TTL
+   * with the environment's other keys; written here it takes the TTL of the
+   * environment's `status` (or of the fence, when there is no status yet).
+   */
+  recordShown(key: EnvKey, fence: Fence, shown: Shown): Promise<CommitResult>;
 
   /**
    * Environments due at `now` (at most `limit`), oldest due first. Each one

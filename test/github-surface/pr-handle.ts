@@ -79,10 +79,11 @@ export class PrHandle {
     return this.world.until(async () => {
       const snapshot = await this.snapshot();
       const fields = snapshot?.fields;
-      if (fields?.status !== status || snapshot?.inbox.length !== 0 || fields.artifacts?.commentId === undefined) return false;
+      const shown = snapshot?.shown;
+      if (fields?.status !== status || snapshot?.inbox.length !== 0 || shown?.comment === undefined) return false;
       const deployments = this.world.gh.deploymentsOf(this.fullName, `preview/pr-${this.scenario.pr}`);
       const lastState = (sha: string | undefined) => deployments.find((deployment) => deployment.sha === sha)?.statuses.at(-1)?.state;
-      if (status === "ready") return fields.artifacts.deployments[fields.desired?.headSha ?? ""] !== undefined && lastState(fields.desired?.headSha) === "success";
+      if (status === "ready") return shown.deployments.some(({ sha }) => sha === fields.desired?.headSha) && lastState(fields.desired?.headSha) === "success";
       if (status === "deleted") return this.sticky()?.body.includes("Preview environment: torn down") === true && deployments.every((deployment) => lastState(deployment.sha) === "inactive");
       return true;
     });

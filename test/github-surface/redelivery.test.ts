@@ -19,7 +19,8 @@ const world = useSurfaceWorld({
 /**
  * The store's keys of one environment as far as they must agree: every
  * field but the expiry and the leases, with the PR's own number, the
- * GitHub ids (comment and deployments, kept as the shas they are for) and
+ * GitHub ids (comment and deployments, kept as the shas they are for, and
+ * what the PR shows as whether it has a comment) and
  * the reconciler's own timestamps taken out; the event log by event name.
  */
 async function comparable(pr: PrHandle): Promise<Record<string, any>> {
@@ -29,7 +30,7 @@ async function comparable(pr: PrHandle): Promise<Record<string, any>> {
     const part = key.slice(key.lastIndexOf(":") + 1);
     // The expiry is a wall-clock time; leases are a worker's claim while it works, and the deliveries
     // the ids it was sent with (checked below), not the environment's state.
-    if (part === "expires_at" || part === "lease" || part === "teardown_lock" || part === "deliveries") continue;
+    if (part === "expires_at" || part === "lease" || part === "teardown_lock" || part === "notify_lock" || part === "deliveries") continue;
     state[part] = Array.isArray(value) ? value.map((entry) => parsed(ownNumber(String(entry)))) : parsed(ownNumber(value));
   }
   if (state.events) state.events = state.events.map((entry: { event: string }) => entry.event);
@@ -39,6 +40,7 @@ async function comparable(pr: PrHandle): Promise<Record<string, any>> {
     delete state.artifacts.progress?.arrivalAt;
     state.artifacts.deployments = Object.keys(state.artifacts.deployments ?? {});
   }
+  if (state.github) state.github = { comment: state.github.comment !== undefined, deployments: state.github.deployments.map((deployment: { sha: string }) => deployment.sha) };
   for (const checkpoint of Object.values<{ at?: string }>(state.checkpoints ?? {})) delete checkpoint.at;
   return state;
 }

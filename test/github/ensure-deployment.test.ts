@@ -36,7 +36,7 @@ describe("ensureDeployment", () => {
         production_environment: false,
         auto_merge: false,
         required_contexts: [],
-        payload: { pr: PR },
+        payload: { ephemera: `pr-${PR}`, pr: PR, sha: SHA },
       })
       .reply(201, { id: 9001, sha: SHA, environment: ENV, creator: OUR_BOT });
     const created = await ensureDeployment({ ...target, pr: PR, sha: SHA });
@@ -55,13 +55,14 @@ describe("ensureDeployment", () => {
     expect(await ensureDeployment({ ...target, pr: PR, sha: next })).toEqual({ deploymentId: 9003, result: "created" });
   });
 
-  it("adopts the deployment it made for the sha when the id was never recorded", async () => {
+  it("adopts the deployment it made for the sha when the id was never recorded, told by its payload", async () => {
     github()
       .get(DEPLOYMENTS)
       .query({ sha: SHA, environment: ENV, per_page: "100" })
       .reply(200, [
-        { id: 7, sha: SHA, environment: ENV, creator: PERSON },
-        { id: 8, sha: SHA, environment: ENV, creator: OUR_BOT },
+        { id: 6, sha: SHA, environment: ENV, creator: OUR_BOT, payload: "" },
+        { id: 7, sha: SHA, environment: ENV, creator: PERSON, payload: { pr: PR } },
+        { id: 8, sha: SHA, environment: ENV, creator: OUR_BOT, payload: { ephemera: `pr-${PR}`, pr: PR, sha: SHA } },
       ]);
     const adopted = await ensureDeployment({ ...target, pr: PR, sha: SHA, botLogin: OUR_BOT.login });
     expect(adopted).toEqual({ deploymentId: 8, result: "unchanged" });
@@ -214,5 +215,15 @@ describe("deactivateEnvironment", () => {
     github().get(statuses(1)).query(LATEST).reply(200, [{ id: 10, state: "success" }]);
     github().post(statuses(1), { state: "inactive", description: "PR closed" }).reply(201, { id: 11 });
     expect(await deactivateEnvironment({ ...teardown, description: "PR closed" })).toEqual([1]);
+  });
+
+  it("posts inactive without a read on the deployments the caller knows it left active, and reads the others", async () => {
+    github()
+      .get(DEPLOYMENTS)
+      .query({ environment: ENV, per_page: "100" })
+      .reply(200, [{ id: 3 }, { id: 2 }]);
+    github().get(statuses(2)).query(LATEST).reply(200, [{ id: 20, state: "inactive" }]);
+    github().post(statuses(3), { state: "inactive", description: "Torn down" }).reply(201, { id: 31 });
+    expect(await deactivateEnvironment({ ...teardown, description: "Torn down", knownActive: new Set([3]) })).toEqual([3]);
   });
 });

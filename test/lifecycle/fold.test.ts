@@ -138,12 +138,12 @@ describe("foldIntents", () => {
     expect(fold(inbox, once).desired).toEqual(once);
   });
 
-  it("collects where the PR shows the environment, the last comment id winning", () => {
-    const result = fold([
+  it("reads a `shown` report an earlier release left in the inbox, and drops it", () => {
+    const inbox = [facts("open", 1, "a1"), facts("push", 2, "b2")];
+    const shown = [
       { type: "shown", at: t(1), commentId: 5, deployment: { sha: "a1", id: 50 } },
-      { type: "shown", at: t(2), commentId: 6, deployment: { sha: "b2", id: 60 } },
-    ]);
-    expect(result.shown).toEqual({ commentId: 6, deployments: { a1: 50, b2: 60 } });
-    expect(result.desired).toBeUndefined();
+      { type: "shown", at: t(2), commentId: 6 },
+    ] as const;
+    expect(fold([inbox[0]!, shown[0], inbox[1]!, shown[1]])).toEqual(fold(inbox));
   });
 });

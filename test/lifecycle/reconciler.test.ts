@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Reconciler } from "../../src/lifecycle/reconciler.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { closeIntent, FAST, openIntent, pushIntent, runsPerSha } from "./harness.js";
 import { makeWorld, type World } from "./world.js";
 
@@ -195,26 +196,18 @@ describe("reconciler", () => {
     expect(revived.checkpoints?.build?.sha).toBe(SHA2);
   });
 
-  it("remembers the comment and deployment the GitHub layer reports, without telling it again", async () => {
+  it("reads and drops a `shown` report an earlier release left in the inbox, writing nothing for it", async () => {
     world = await makeWorld({ config: { templates: { default: template() } } });
     const key = { repoId: 109, pr: 8 };
     world.reconciler.start();
     await world.lifecycle.record(key, openIntent(SHA1));
-    await world.until(key, "ready", (f) => f.status === "ready");
+    const ready = await world.until(key, "ready", (f) => f.status === "ready");
     const notices = world.notifier.notices.length;
     await world.lifecycle.record(key, { type: "shown", at: new Date().toISOString(), commentId: 77, deployment: { sha: SHA1, id: 88 } });
-    const shown = await world.until(key, "ids remembered", (f) => f.artifacts?.commentId === 77);
-    expect(shown.artifacts?.deployments).toEqual({ [SHA1]: 88 });
-    expect(shown.artifacts?.url).toBe("https://pr.preview.test");
+    const { store } = world;
+    await waitFor(async () => (await store.load(key))?.inbox.length === 0);
+    expect((await store.load(key))?.fields.artifacts).toEqual(ready.artifacts);
     expect(world.notifier.notices).toHaveLength(notices);
-
-    // A push, folded with the report of the previous head's deployment, then the new head's: one deployment is kept, not one per push.
-    await world.lifecycle.record(key, { type: "shown", at: new Date().toISOString(), deployment: { sha: SHA1, id: 88 } });
-    await world.lifecycle.record(key, pushIntent(SHA2));
-    await world.until(key, "pushed", (f) => f.status === "ready" && f.config?.headSha === SHA2);
-    await world.lifecycle.record(key, { type: "shown", at: new Date().toISOString(), deployment: { sha: SHA2, id: 99 } });
-    const pushed = await world.until(key, "new head's deployment", (f) => f.artifacts?.deployments[SHA2] !== undefined);
-    expect(pushed.artifacts?.deployments).toEqual({ [SHA2]: 99 });
   });
 
   it("aborts the running step and stops when a lease renewal is refused, and another worker finishes", async () => {

@@ -258,6 +258,44 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
       });
     });
 
+    describe("what GitHub shows (the notifier's record)", () => {
+      const shown = { comment: { id: 11, digest: "c1" }, deployments: [{ sha: "a".repeat(40), id: 22, status: "s1" }] };
+      const notifier = { name: "notify_lock", owner: "notifier-a" } as const;
+
+      it("records it only under the notify_lock, apart from the lease", async () => {
+        const key = { repoId: freshRepo(), pr: 1 };
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: fields(key) }));
+        expect(await store.recordShown(key, notifier, shown)).toBe("fenced");
+        expect(await store.acquireLease(key, "notify_lock", "notifier-a", HOUR)).toBe(true);
+        expect(await replica.acquireLease(key, "notify_lock", "notifier-b", HOUR)).toBe(false);
+        expect(await store.recordShown(key, notifier, shown)).toBe("committed");
+        expect(await replica.recordShown(key, { name: "notify_lock", owner: "notifier-b" }, { deployments: [] })).toBe("fenced");
+        expect((await replica.load(key))?.shown).toEqual(shown);
+      });
+
+      it("is neither overwritten nor dropped by a commit, and lives as long as the environment", async () => {
+        const key = { repoId: freshRepo(), pr: 2 };
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: fields(key), keyTtlMs: HOUR }));
+        await store.acquireLease(key, "notify_lock", "notifier-a", 60_000);
+        await store.recordShown(key, notifier, shown);
+        const ttlOf = async (part: string) => (await store.exportKeys(key)).find((entry) => entry.key.endsWith(`:${part}`))?.ttlMs ?? 0;
+        expect(await ttlOf("github")).toBeGreaterThan(HOUR - 60_000);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "ready", artifacts: { deployments: {}, outputs: {} } }, keyTtlMs: 3 * HOUR }));
+        expect((await store.load(key))?.shown).toEqual(shown);
+        expect(await ttlOf("github")).toBeGreaterThan(2 * HOUR);
+        const exported = await store.exportKeys(key);
+        const { store: empty, dispose } = await isolatedStore(backing, "shown-import");
+        try {
+          await empty.importKeys(exported);
+          expect((await empty.load(key))?.shown).toEqual(shown);
+        } finally {
+          await dispose();
+        }
+      });
+    });
+
     describe("commits", () => {
       it("writes every field and reads it back as written", async () => {
         const key = { repoId: freshRepo(), pr: 7 };

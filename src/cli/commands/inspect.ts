@@ -27,12 +27,13 @@ Options:
     const pr = prArg(prText);
     const lifecycle = await cli.lifecycle();
     const state = await findEnvironment(lifecycle, repo, pr);
-    const inbox = (await (await cli.runtime()).store.load(state.key))?.inbox ?? [];
+    const snapshot = await (await cli.runtime()).store.load(state.key);
+    const inbox = snapshot?.inbox ?? [];
     if (args.values.json === true) {
       const { key, fields, desired, events, dueAt } = state;
       cli.out.json({ key, fields, desired, inbox, events, dueAt: dueAt === null ? null : new Date(dueAt).toISOString() });
     } else {
-      for (const line of renderEnvironment(state, inbox, Date.now())) cli.out.print(line);
+      for (const line of renderEnvironment(state, inbox, snapshot?.shown, Date.now())) cli.out.print(line);
     }
     return 0;
   },

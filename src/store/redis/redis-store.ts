@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
 import { envId, type EnvKey, type Status } from "../../lifecycle/environment.js";
 import type { Intent } from "../../lifecycle/intent.js";
-import { decodeEvent, decodeFields, decodeIntent, encodeEvent, encodeFields, encodeIntent } from "../field-codec.js";
+import type { Shown } from "../../lifecycle/shown.js";
+import { decodeEvent, decodeFields, decodeIntent, decodeShown, encodeEvent, encodeFields, encodeIntent, encodeShown } from "../field-codec.js";
 import { STATE_KEY_PARTS, makeKeys, parseEnvId, type Keys } from "../keys.js";
 import {
   EVENT_LOG_LIMIT,
@@ -149,8 +150,9 @@ class RedisStateStore implements RedisStore {
       .lrange(this.keys.env(key, "inbox"), 0, -1)
       .lrange(this.keys.env(key, "events"), 0, -1)
       .zscore(this.keys.repoDue(key.repoId), envId(key.pr))
-      .exists(this.keys.env(key, "lease"), this.keys.env(key, "teardown_lock"));
-    const [rawFields, rawInbox, rawEvents, score, leases] = await execAll(read);
+      .exists(this.keys.env(key, "lease"), this.keys.env(key, "teardown_lock"))
+      .get(this.keys.env(key, "github"));
+    const [rawFields, rawInbox, rawEvents, score, leases, rawShown] = await execAll(read);
     const values = rawFields as Array<string | null>;
     const inbox = asStrings(rawInbox);
     const events = asStrings(rawEvents);
@@ -161,6 +163,7 @@ class RedisStateStore implements RedisStore {
       inbox: inbox.map(decodeIntent),
       events: events.map(decodeEvent),
       dueAt: asScore(score),
+      ...(typeof rawShown === "string" ? { shown: decodeShown(rawShown) } : {}),
     };
   }
 
@@ -196,6 +199,11 @@ class RedisStateStore implements RedisStore {
     if (committed !== 1) return "fenced";
     await this.settleGlobal([{ repoId: key.repoId, min: asScore(min), ttlMs: change.keyTtlMs, hasEnvs: true }]);
     return "committed";
+  }
+
+  async recordShown(key: EnvKey, fence: Fence, shown: Shown): Promise<CommitResult> {
+    const keys = [this.keys.env(key, fence.name), this.keys.env(key, "github"), this.keys.env(key, "status")];
+    return (await callScript(this.client, "record-shown", keys, [fence.owner, encodeShown(shown)])) === 1 ? "committed" : "fenced";
   }
 
   claimDue(now: number, limit: number, hideMs: number): Promise<EnvKey[]> {

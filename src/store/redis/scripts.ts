@@ -15,6 +15,7 @@ export const SCRIPT_NAMES = [
   "hold-lease",
   "release-lease",
   "commit",
+  "record-shown",
   "claim-due",
   "mark-due",
   "forget-env",

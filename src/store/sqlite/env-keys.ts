@@ -15,7 +15,7 @@ const ENV = "repo_id = @repoId AND pr = @pr";
  * and alone does not list an environment. (The deliveries, which neither,
  * are not in this table: see deliveries.ts.)
  */
-export const DATA = "part NOT IN ('lease', 'teardown_lock')";
+export const DATA = "part NOT IN ('lease', 'teardown_lock', 'notify_lock')";
 
 export type ListPart = Extract<EnvKeyPart, "inbox" | "events">;
 export function isList(part: EnvKeyPart): part is ListPart {

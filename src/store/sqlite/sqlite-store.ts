@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { EnvKey, Status } from "../../lifecycle/environment.js";
-import { decodeEvent, decodeField, decodeFields, decodeIntent, encodeEvent, encodeFields, encodeIntent } from "../field-codec.js";
+import { decodeEvent, decodeField, decodeFields, decodeIntent, decodeShown, encodeEvent, encodeFields, encodeIntent, encodeShown } from "../field-codec.js";
 import { makeKeys } from "../keys.js";
 import { EVENT_LOG_LIMIT, FIELD_NAMES, type LeaseName, type StateStore } from "../state-store.js";
 import { TurnBatch, type Outcome } from "../turn-batch.js";
@@ -133,6 +133,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return read(() => {
         const rows = new Map(env.live(key, now()).map((row) => [row.part, row.value]));
         if (rows.size === 0) return null;
+        const shown = rows.get("github");
         const list = (part: ListPart) => {
           const raw = rows.get(part);
           return raw === undefined ? [] : decodeList(raw, part);
@@ -143,6 +144,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
           inbox: list("inbox").map(decodeIntent),
           events: list("events").map(decodeEvent),
           dueAt: due.get(key),
+          ...(shown === undefined ? {} : { shown: decodeShown(shown) }),
         };
       });
     },
@@ -176,6 +178,18 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         env.expireAll(key, expiresAt);
         // An intent recorded since the reconciler loaded marked it due now; a later due time must not undo that.
         due.replace(key, env.get(key, "inbox", at) ? Math.min(dueAt ?? at, at) : dueAt);
+        return "committed";
+      });
+    },
+
+    async recordShown(key, fence, shown) {
+      return write(() => {
+        const at = now();
+        const holder = env.get(key, fence.name, at);
+        if (holder?.value !== fence.owner) return "fenced";
+        // The environment's TTL, as commit sets it on every data key (and extends this one's with them).
+        const expiresAt = env.get(key, "status", at)?.expires_at ?? holder.expires_at;
+        env.put(key, "github", encodeShown(shown), expiresAt);
         return "committed";
       });
     },

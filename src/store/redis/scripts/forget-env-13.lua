@@ -4,7 +4,7 @@
   record-intent may have just brought it back.
 
   KEYS[1]      the repository's envs set
-  KEYS[2..11]  the environment's keys (ENV_KEY_PARTS)
+  KEYS[2..13]  the environment's keys (STATE_KEY_PARTS)
 
   ARGV[1] the environment's member, `pr-<n>`
 

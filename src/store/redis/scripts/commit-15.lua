@@ -5,11 +5,11 @@
   the repository's `{repoId}` slot.
 
   KEYS[1]      the fence: the `lease` or `teardown_lock` key
-  KEYS[2..11]  the environment's keys in ENV_KEY_PARTS order: status, config,
-               artifacts, expires_at, checkpoints, desired, inbox, events,
-               lease, teardown_lock
-  KEYS[12]     the repository's envs set
-  KEYS[13]     the repository's due sorted set
+  KEYS[2..13]  the environment's keys in STATE_KEY_PARTS order: status,
+               config, artifacts, expires_at, checkpoints, desired, inbox,
+               events, lease, teardown_lock, github, notify_lock
+  KEYS[14]     the repository's envs set
+  KEYS[15]     the repository's due sorted set
 
   ARGV[1]  owner token that must hold the fence
   ARGV[2]  the environment's member, `pr-<n>`
@@ -26,8 +26,10 @@
   score left in the repository's due set ("" when it is empty), from which
   the caller derives the global due index.
 ]]
-local KEY_TTL_FIRST, KEY_TTL_LAST = 2, 9 -- fields, inbox, events: the leases keep their own TTL
-local inbox, events, envs, due = KEYS[8], KEYS[9], KEYS[12], KEYS[13]
+-- Fields, inbox, events and github take the TTL; the leases keep their own.
+-- github is never written here (only record-shown writes it), only kept as long.
+local TTL_KEYS = {2, 3, 4, 5, 6, 7, 8, 9, 12}
+local inbox, events, envs, due = KEYS[8], KEYS[9], KEYS[14], KEYS[15]
 local member, ttl, due_at, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 if redis.call("GET", KEYS[1]) ~= ARGV[1] then
@@ -50,7 +52,7 @@ if arg <= #ARGV then
   redis.call("LTRIM", events, -tonumber(ARGV[7]), -1)
 end
 
-for i = KEY_TTL_FIRST, KEY_TTL_LAST do
+for _, i in ipairs(TTL_KEYS) do
   redis.call("PEXPIRE", KEYS[i], ttl)
 end
 

@@ -1,0 +1,90 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClaimBusyError, LostClaimError, withNotifyClaim, type NotifyClaimParams } from "../../src/github/notify-claim.js";
+import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
+import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
+
+/**
+ * The notifier's claim on a PR: one holder at a time, a waiter that gets it
+ * once the holder releases it or dies, and a holder that stalled past its
+ * TTL stopped at its next write, its record refused.
+ */
+
+let redis: PrivateRedis;
+let store: RedisStore;
+const shown = { comment: { id: 1, digest: "d" }, deployments: [] };
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  store = createRedisStore({ url: redis.url, prefix: `claim-${randomUUID().slice(0, 8)}:` });
+});
+afterAll(async () => {
+  await store?.close();
+  await redis?.stop();
+});
+
+let nextPr = 1;
+function claimOf(owner: string, overrides: Partial<NotifyClaimParams> = {}): NotifyClaimParams {
+  return { store, key: { repoId: 9, pr: nextPr }, owner, ttlMs: 300, waitMs: 5_000, ...overrides };
+}
+
+describe("the notifier's claim on a PR", () => {
+  it("lets one replica write at a time: the other waits for the release", async () => {
+    nextPr++;
+    const order: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const first = withNotifyClaim(claimOf("a", { ttlMs: 10_000 }), async (claim) => {
+      order.push("a starts");
+      await firstHolds;
+      await claim.beforeWrite();
+      order.push("a ends");
+    });
+    await sleep(50);
+    const second = withNotifyClaim(claimOf("b"), async () => {
+      order.push("b starts");
+    });
+    await sleep(200);
+    expect(order).toEqual(["a starts"]);
+    releaseFirst();
+    await Promise.all([first, second]);
+    expect(order).toEqual(["a starts", "a ends", "b starts"]);
+  });
+
+  it("passes to a waiter when its holder dies, and stops the holder, come back, at its next write", async () => {
+    nextPr++;
+    let stalled!: () => void;
+    const resume = new Promise<void>((resolve) => (stalled = resolve));
+    const outcome: string[] = [];
+    const holder = withNotifyClaim(claimOf("stalling"), async (claim) => {
+      await resume; // stalls past its TTL, as a process paused or cut off
+      await claim.beforeWrite();
+      outcome.push("stalling wrote");
+    }).catch((error: unknown) => outcome.push(error instanceof LostClaimError ? "stalling stopped" : String(error)));
+    await withNotifyClaim(claimOf("successor"), async (claim) => {
+      await claim.record(shown);
+      stalled();
+      await holder;
+    });
+    expect(outcome).toEqual(["stalling stopped"]);
+  });
+
+  it("refuses the record of a holder whose claim was taken over", async () => {
+    nextPr++;
+    await expect(
+      withNotifyClaim(claimOf("stale"), async (claim) => {
+        await sleep(400);
+        expect(await store.acquireLease(claimOf("other").key, "notify_lock", "other", 10_000)).toBe(true);
+        await claim.record({ deployments: [] });
+      }),
+    ).rejects.toBeInstanceOf(LostClaimError);
+    await store.releaseLease(claimOf("other").key, "notify_lock", "other");
+  });
+
+  it("gives up waiting after waitMs", async () => {
+    nextPr++;
+    expect(await store.acquireLease(claimOf("busy").key, "notify_lock", "busy", 10_000)).toBe(true);
+    await expect(withNotifyClaim(claimOf("late", { waitMs: 300 }), async () => undefined)).rejects.toBeInstanceOf(ClaimBusyError);
+  });
+});
