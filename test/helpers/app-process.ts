@@ -22,6 +22,8 @@ export interface AppProcess {
   url(path: string): string;
   /** SIGTERM, wait for exit; the directory is kept for a restart. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: no drain, no clean-up), wait for exit; the directory is kept for a restart. */
+  kill(): Promise<void>;
   /** Removes the directory. */
   dispose(): Promise<void>;
 }
@@ -75,6 +77,12 @@ export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera
       const exited = new Promise<number | null>((done) => child.once("exit", done));
       child.kill("SIGTERM");
       return exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((done) => child.once("exit", () => done()));
+      child.kill("SIGKILL");
+      await exited;
     },
     async dispose() {
       await app.stop();
