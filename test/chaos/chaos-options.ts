@@ -16,8 +16,12 @@ export const chaosOptionsSchema = z.object({
   killIntervalSeconds: z.coerce.number().min(0).max(3600).default(20),
   /** Kill Redis (SIGKILL) at this share of the duration and start it again from its AOF; 0: never. */
   redisKillAt: z.coerce.number().min(0).max(1).default(0.4),
-  /** Seconds Redis stays down; deliveries meanwhile are refused and redelivered later. */
-  redisDownSeconds: z.coerce.number().min(0).max(120).default(3),
+  /**
+   * Seconds Redis stays down; deliveries meanwhile are refused and redelivered
+   * later. Longer than the 10 s or so after which Bottleneck's client keys
+   * expire (Probot's throttling in Redis mode), which is what breaks it.
+   */
+  redisDownSeconds: z.coerce.number().min(0).max(120).default(15),
   /** `always`: no acknowledged write lost; `everysec`: up to a second of them, which resync must repair. */
   appendfsync: z.enum(["always", "everysec"]).default("always"),
   /** Share of acknowledged deliveries GitHub sends a second time (same X-GitHub-Delivery). */

@@ -17,11 +17,13 @@ export interface ChaosFigures {
   environmentsLost: number;
   /** Open PRs GitHub does not show ready (no `success` deployment status for the last push). */
   openPrsNotShownReady: number;
-  /** A completed step (same environment, same sha for `onUpdate`) run again though its app lived on. */
+  /** A completed step (same environment, same sha for `onUpdate`) run again though its app and Redis lived on. */
   stepsRerunAfterCheckpoint: number;
-  /** Allowed: a completed step run again because its app was killed -9 before it could record the checkpoint. */
+  /** Allowed: a completed step run again because its app was killed -9, or Redis was down, before its checkpoint was recorded. */
   stepsRerunKilledBeforeCheckpoint: number;
-  /** A step started again while an earlier run of it was still running (a step outliving its app). */
+  /** A step that went on running after its app was killed -9 (unwatched: nothing records its end). */
+  stepsOutlivingTheirApp: number;
+  /** A step started again while an earlier run of it was still running. */
   stepsRunTwiceAtOnce: number;
   /** Closed PRs whose environment is not deleted, or whose teardown step never completed. */
   teardownsMissed: number;
@@ -37,9 +39,17 @@ export interface ChaosFigures {
   deploymentsActiveAfterClose: number;
   /** Deliveries answered 2xx whose id the store does not hold (recorded nowhere). */
   deliveriesLost: number;
-  /** After the Redis restart: app requests the fake answered 5xx, and app log lines of failed GitHub calls. */
+  /** After the Redis restart: app requests the fake answered 5xx, and GitHub calls the app logged as failed. */
   githubCallsFailingAfterRedisRestart: number;
   timeToReadyMs: { p50: number; p99: number; count: number };
+}
+
+type CountedFigure = Exclude<keyof ChaosFigures, "timeToReadyMs">;
+
+export interface FigureReport {
+  figures: ChaosFigures;
+  /** For each non-zero figure, what made it so (environments `<repoId>/pr-<n>`, delivery ids, log lines). */
+  offenders: Partial<Record<CountedFigure, string[]>>;
 }
 
 export interface FigureInputs {
@@ -52,87 +62,96 @@ export interface FigureInputs {
   markers: readonly string[];
   incarnations: readonly Incarnation[];
   deliveries: readonly Delivery[];
-  redisRestartedAt: number | undefined;
+  /** When Redis was killed and when it was started again (ms), if it was. */
+  redisOutage: { killedAt: number; restartedAt: number } | undefined;
   /** Steps that re-run on every push are told apart by sha. */
   onUpdateSteps: ReadonlySet<string>;
 }
 
 const envName = (repoId: number, pr: number) => `${repoId}/pr-${pr}`;
 const repoOf = (life: LifeRecord) => `${life.plan.scenario.owner}/${life.plan.scenario.name}`;
-/** How long after a step's end a kill -9 of its app may still have beaten the checkpoint's commit. */
+/** How long after a step's end a kill -9 (of its app or of Redis) may still have beaten the checkpoint's commit. */
 const CHECKPOINT_WINDOW_MS = 5_000;
 
-export async function computeFigures(inputs: FigureInputs): Promise<ChaosFigures> {
-  const { lives, gh } = inputs;
-  const closed = lives.filter((life) => life.plan.closes);
-  const open = lives.filter((life) => !life.plan.closes);
-  const reruns = classifyReruns(inputs);
-
-  let environmentsLost = 0;
-  let openPrsNotShownReady = 0;
-  for (const life of open) {
-    const { repoId, pr } = life.plan.scenario;
-    const last = life.plan.shas.at(-1);
-    const snapshot = await inputs.store.load({ repoId, pr });
-    if (snapshot?.fields.status !== "ready" || snapshot.fields.checkpoints?.deploy?.sha !== last) environmentsLost += 1;
-    const shown = gh.deploymentsOf(repoOf(life), `preview/pr-${pr}`).some((d) => d.sha === last && d.statuses.at(-1)?.state === "success");
-    if (!shown) openPrsNotShownReady += 1;
+class Tally {
+  readonly counts = {} as Record<CountedFigure, number>;
+  readonly offenders: FigureReport["offenders"] = {};
+  constructor(names: readonly CountedFigure[]) {
+    for (const name of names) this.counts[name] = 0;
   }
+  add(name: CountedFigure, what: string, n = 1): void {
+    if (n <= 0) return;
+    this.counts[name] += n;
+    (this.offenders[name] ??= []).push(n === 1 ? what : `${what} (${n})`);
+  }
+}
 
-  let teardownsMissed = 0;
-  for (const life of closed) {
+const COUNTED: readonly CountedFigure[] = [
+  "environmentsLost",
+  "openPrsNotShownReady",
+  "stepsRerunAfterCheckpoint",
+  "stepsRerunKilledBeforeCheckpoint",
+  "stepsOutlivingTheirApp",
+  "stepsRunTwiceAtOnce",
+  "teardownsMissed",
+  "teardownsDoubled",
+  "resourcesLeft",
+  "commentsCreatedTwice",
+  "deploymentsPerShaAboveOne",
+  "deploymentsActiveAfterClose",
+  "deliveriesLost",
+  "githubCallsFailingAfterRedisRestart",
+];
+
+export async function computeFigures(inputs: FigureInputs): Promise<FigureReport> {
+  const { lives, gh } = inputs;
+  const tally = new Tally(COUNTED);
+  tallySteps(inputs, tally);
+
+  for (const life of lives) {
     const { repoId, pr } = life.plan.scenario;
     const env = envName(repoId, pr);
     const snapshot = await inputs.store.load({ repoId, pr });
-    const setUp = inputs.steps.some((line) => line.env === env && line.phase === "setup");
-    const tornDown = inputs.steps.some((line) => line.env === env && line.phase === "teardown" && line.kind === "end");
-    if ((snapshot !== null && snapshot.fields.status !== "deleted") || (setUp && !tornDown)) teardownsMissed += 1;
-  }
-  const closedEnvs = new Set(closed.map((life) => envName(life.plan.scenario.repoId, life.plan.scenario.pr)));
-
-  let commentsCreatedTwice = 0;
-  let deploymentsPerShaAboveOne = 0;
-  let deploymentsActiveAfterClose = 0;
-  for (const life of lives) {
-    const { repoId, pr } = life.plan.scenario;
+    const deployments = gh.deploymentsOf(repoOf(life), `preview/pr-${pr}`);
+    if (life.plan.closes) {
+      const setUp = inputs.steps.some((line) => line.env === env && line.phase === "setup");
+      const tornDown = inputs.steps.some((line) => line.env === env && line.phase === "teardown" && line.kind === "end");
+      if (snapshot !== null && snapshot.fields.status !== "deleted") tally.add("teardownsMissed", `${env} is ${snapshot.fields.status ?? "without status"}`);
+      else if (setUp && !tornDown) tally.add("teardownsMissed", `${env}: no teardown step completed`);
+      if (inputs.markers.includes(env)) tally.add("resourcesLeft", env);
+      if (deployments.some((d) => d.statuses.at(-1)?.state !== "inactive")) tally.add("deploymentsActiveAfterClose", env);
+    } else {
+      const last = life.plan.shas.at(-1);
+      if (snapshot?.fields.status !== "ready" || snapshot.fields.checkpoints?.deploy?.sha !== last) tally.add("environmentsLost", `${env} is ${snapshot?.fields.status ?? "absent"}`);
+      if (!deployments.some((d) => d.sha === last && d.statuses.at(-1)?.state === "success")) tally.add("openPrsNotShownReady", env);
+    }
     const marker = `<!-- ephemera:env:pr-${pr} -->`;
     const sticky = gh.state.comments.filter((c) => c.repoId === repoId && c.issueNumber === pr && c.user.login === gh.bot.login && c.body.startsWith(marker));
-    commentsCreatedTwice += Math.max(0, sticky.length - 1);
-    const deployments = gh.deploymentsOf(repoOf(life), `preview/pr-${pr}`);
+    tally.add("commentsCreatedTwice", env, sticky.length - 1);
     const perSha = new Map<string, number>();
     for (const deployment of deployments) perSha.set(deployment.sha, (perSha.get(deployment.sha) ?? 0) + 1);
-    for (const count of perSha.values()) deploymentsPerShaAboveOne += Math.max(0, count - 1);
-    if (life.plan.closes && deployments.some((d) => d.statuses.at(-1)?.state !== "inactive")) deploymentsActiveAfterClose += 1;
+    for (const [sha, count] of perSha) tally.add("deploymentsPerShaAboveOne", `${env} ${sha.slice(0, 7)}`, count - 1);
   }
 
-  let deliveriesLost = 0;
   for (const delivery of inputs.deliveries.filter(wasAccepted)) {
     const score = await inputs.redis.zscore(inputs.keys.env(delivery.key, "deliveries"), delivery.guid);
-    if (score === null) deliveriesLost += 1;
+    const action = (delivery.payload as { action?: string }).action;
+    if (score === null) tally.add("deliveriesLost", `${envName(delivery.key.repoId, delivery.key.pr)} ${delivery.event}.${action} ${delivery.guid} answered ${delivery.answers.join(",")}`);
   }
+  tallyGitHubFailures(inputs, tally);
 
-  return {
-    environmentsLost,
-    openPrsNotShownReady,
-    ...reruns,
-    teardownsMissed,
-    resourcesLeft: inputs.markers.filter((env) => closedEnvs.has(env)).length,
-    commentsCreatedTwice,
-    deploymentsPerShaAboveOne,
-    deploymentsActiveAfterClose,
-    deliveriesLost,
-    githubCallsFailingAfterRedisRestart: githubFailuresAfter(inputs),
-    timeToReadyMs: timeToReady(inputs),
-  };
+  return { figures: { ...tally.counts, timeToReadyMs: timeToReady(inputs) }, offenders: tally.offenders };
 }
 
 interface StepRun {
+  env: string;
   start: number;
   end?: number;
   app: number;
 }
 
-function classifyReruns(inputs: FigureInputs) {
+/** Re-runs, overlaps and steps that outlived their app, from the step log and when each app was killed. */
+function tallySteps(inputs: FigureInputs, tally: Tally): void {
   const runs = new Map<string, StepRun[]>();
   const byGroup = new Map<number, StepRun>();
   for (const line of inputs.steps) {
@@ -141,54 +160,66 @@ function classifyReruns(inputs: FigureInputs) {
       if (run) run.end = line.at;
       continue;
     }
-    const id = `${line.env} ${line.phase} ${line.step}${line.phase === "setup" && inputs.onUpdateSteps.has(line.step) ? ` ${line.sha}` : ""}`;
-    const run: StepRun = { start: line.at, app: line.app };
+    const id = `${line.env} ${line.phase} ${line.step}${line.phase === "setup" && inputs.onUpdateSteps.has(line.step) ? ` ${line.sha.slice(0, 7)}` : ""}`;
+    const run: StepRun = { env: line.env, start: line.at, app: line.app };
     byGroup.set(line.group, run);
     runs.set(id, [...(runs.get(id) ?? []), run]);
   }
   const killedAt = new Map(inputs.incarnations.map((incarnation) => [incarnation.pid, incarnation.killedAt]));
-  const figures = { stepsRerunAfterCheckpoint: 0, stepsRerunKilledBeforeCheckpoint: 0, stepsRunTwiceAtOnce: 0, teardownsDoubled: 0 };
+  const outage = inputs.redisOutage;
+  const outlived = (run: StepRun) => {
+    const killed = killedAt.get(run.app);
+    return killed !== undefined && run.end !== undefined && run.end > killed;
+  };
+  /** The app died, or Redis was down, between the step's end and the moment its checkpoint would have been recorded. */
+  const checkpointLost = (run: StepRun, rerun: StepRun) => {
+    const end = run.end!;
+    const killed = killedAt.get(run.app);
+    const appKilled = killed !== undefined && killed >= end && killed <= Math.min(rerun.start, end + CHECKPOINT_WINDOW_MS);
+    const redisDown = outage !== undefined && outage.killedAt <= end + CHECKPOINT_WINDOW_MS && outage.restartedAt >= end;
+    return appKilled || redisDown;
+  };
   for (const [id, list] of runs) {
     const teardown = id.split(" ")[1] === "teardown";
     list.forEach((run, i) => {
+      if (outlived(run)) tally.add("stepsOutlivingTheirApp", id);
       const earlier = list.slice(0, i);
-      if (earlier.some((e) => e.end !== undefined && e.end > run.start)) {
-        figures.stepsRunTwiceAtOnce += 1;
-        return;
-      }
+      if (earlier.some((e) => e.end !== undefined && e.end > run.start)) return tally.add("stepsRunTwiceAtOnce", id);
       const completed = earlier.filter((e) => e.end !== undefined);
       if (completed.length === 0) return;
-      const allowed = completed.every((e) => {
-        const killed = killedAt.get(e.app);
-        return killed !== undefined && killed >= e.end! && killed <= run.start && killed - e.end! <= CHECKPOINT_WINDOW_MS;
-      });
-      if (allowed) figures.stepsRerunKilledBeforeCheckpoint += 1;
-      else if (teardown) figures.teardownsDoubled += 1;
-      else figures.stepsRerunAfterCheckpoint += 1;
+      // A re-run after a step that outlived its app is that step's doing, counted above.
+      if (completed.every((e) => outlived(e) || checkpointLost(e, run))) return tally.add("stepsRerunKilledBeforeCheckpoint", id);
+      tally.add(teardown ? "teardownsDoubled" : "stepsRerunAfterCheckpoint", id);
     });
   }
-  return figures;
 }
 
-/** 5xx answers the fake gave after the restart, plus app log lines after it that name a failed GitHub call. */
-function githubFailuresAfter(inputs: FigureInputs): number {
-  const since = inputs.redisRestartedAt;
-  if (since === undefined) return 0;
-  const answered5xx = inputs.gh.requests.filter((request) => request.receivedAtMs >= since && request.status >= 500).length;
-  let logged = 0;
+/**
+ * After the restart: 5xx answers from the fake, and GitHub calls that failed
+ * inside the app — Probot's request logger (`octokit`) logs each at error
+ * level, and a call Bottleneck refuses before it leaves the process (`ERR
+ * UNKNOWN_CLIENT`, never seen by the fake) is logged by whoever made it.
+ */
+function tallyGitHubFailures(inputs: FigureInputs, tally: Tally): void {
+  const since = inputs.redisOutage?.restartedAt;
+  if (since === undefined) return;
+  for (const request of inputs.gh.requests) {
+    if (request.receivedAtMs >= since && request.status >= 500) tally.add("githubCallsFailingAfterRedisRestart", `${request.status} ${request.method} ${request.path}`);
+  }
   for (const incarnation of inputs.incarnations) {
     for (const line of incarnation.output().split("\n")) {
-      if (!/UNKNOWN_CLIENT|HttpError|api\/v3/.test(line)) continue;
-      let entry: { time?: number; level?: number };
+      if (!line.includes("octokit") && !line.includes("UNKNOWN_CLIENT")) continue;
+      let entry: { time?: number; level?: number; name?: string; msg?: string; err?: { message?: string } };
       try {
         entry = JSON.parse(line) as typeof entry;
       } catch {
         continue;
       }
-      if ((entry.time ?? 0) >= since && (entry.level ?? 0) >= 40) logged += 1;
+      // The last of the logger's repeated `name` keys wins: the innermost child.
+      const failedCall = (entry.name === "octokit" && (entry.level ?? 0) >= 50) || /UNKNOWN_CLIENT/.test(entry.err?.message ?? "");
+      if (failedCall && (entry.time ?? 0) >= since) tally.add("githubCallsFailingAfterRedisRestart", `${incarnation.replica} pid ${incarnation.pid}: ${entry.msg ?? ""} (${entry.err?.message ?? ""})`);
     }
   }
-  return answered5xx + logged;
 }
 
 /** From the PR's opening to GitHub's first `success` status for the PR (what its author sees), in ms. */
@@ -221,6 +252,7 @@ export function figuresTable(figures: ChaosFigures): string {
     ["environments lost", String(figures.environmentsLost)],
     ["open PRs not shown ready on GitHub", String(figures.openPrsNotShownReady)],
     ["steps re-run after their checkpoint", String(figures.stepsRerunAfterCheckpoint)],
+    ["steps outliving their app", String(figures.stepsOutlivingTheirApp)],
     ["steps run twice at once", String(figures.stepsRunTwiceAtOnce)],
     ["teardowns missed", String(figures.teardownsMissed)],
     ["teardowns doubled", String(figures.teardownsDoubled)],

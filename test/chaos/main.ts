@@ -13,5 +13,5 @@ const report = await runChaos(options, (line) => console.log(line));
 console.log(figuresTable(report.figures));
 const failing = nonZeroFigures(report.figures);
 if (!report.converged) console.log("NOT CONVERGED: the figures describe the state when the wait ended");
-if (Object.keys(failing).length > 0) console.log(`non-zero: ${JSON.stringify(failing)}`);
+if (Object.keys(failing).length > 0) console.log(`non-zero, and why:\n${JSON.stringify(report.offenders, null, 2)}`);
 process.exitCode = report.converged && Object.keys(failing).length === 0 ? 0 : 1;

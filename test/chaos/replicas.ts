@@ -34,13 +34,24 @@ export interface Replicas {
   stopAll(): Promise<void>;
 }
 
+const START_ATTEMPTS = 5;
+
 export async function startReplicas(count: number, env: Record<string, string>, dir: string): Promise<Replicas> {
   const all: Replica[] = [];
   const incarnations: Incarnation[] = [];
   const start = async (replica: Replica) => {
-    const app = await spawnApp({ env: { ...env, PORT: String(replica.port) }, cwd: join(dir, replica.name) });
-    replica.current = app;
-    incarnations.push({ replica: replica.name, pid: app.child.pid ?? -1, startedAt: Date.now(), output: () => app.output() });
+    // A start may fail while Redis is down (or the machine is slow): try again, as an orchestrator would.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const app = await spawnApp({ env: { ...env, PORT: String(replica.port) }, cwd: join(dir, replica.name), healthTimeoutMs: 60_000 });
+        replica.current = app;
+        incarnations.push({ replica: replica.name, pid: app.child.pid ?? -1, startedAt: Date.now(), output: () => app.output() });
+        return;
+      } catch (error) {
+        if (attempt === START_ATTEMPTS) throw error;
+        await new Promise((done) => setTimeout(done, 1_000));
+      }
+    }
   };
   for (let i = 1; i <= count; i++) {
     const replica: Replica = { name: `replica-${i}`, port: await freePort(), current: undefined };

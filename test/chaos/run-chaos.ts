@@ -8,7 +8,7 @@ import { startFakeGitHub, type FakeGitHub } from "../helpers/fake-github.js";
 import { startPrivateRedis } from "../helpers/redis-server.js";
 import type { ChaosOptions } from "./chaos-options.js";
 import { createDeliverer } from "./deliverer.js";
-import { computeFigures, type ChaosFigures } from "./figures.js";
+import { computeFigures, type FigureReport } from "./figures.js";
 import { COMMANDER, liveLife, planLives, type LifeRecord } from "./pr-lives.js";
 import { startReplicas } from "./replicas.js";
 import { killUnfinishedSteps, stepWorkspace, type StepWorkspace } from "./step-log.js";
@@ -21,8 +21,7 @@ import { killUnfinishedSteps, stepWorkspace, type StepWorkspace } from "./step-l
  * -9 once and started again from its AOF. Then it waits for convergence and
  * measures what went wrong (see figures.ts).
  */
-export interface ChaosReport {
-  figures: ChaosFigures;
+export interface ChaosReport extends FigureReport {
   converged: boolean;
   /** What happened, for the log: kills, deliveries refused, how long each phase took. */
   notes: string[];
@@ -108,7 +107,8 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     cleanups.push(() => replicas.stopAll());
     cleanups.push(() => {
       for (const [i, incarnation] of replicas.incarnations.entries()) writeFileSync(join(dir, `${incarnation.replica}.${i}.log`), incarnation.output());
-      writeFileSync(join(dir, "github-requests.jsonl"), gh.requests.map((r) => JSON.stringify({ ms: r.receivedAtMs, method: r.method, path: r.path, status: r.status })).join("\n"));
+      writeFileSync(join(dir, "github-requests.jsonl"), gh.requests.map((r) => JSON.stringify({ ms: r.receivedAtMs, method: r.method, path: r.path, status: r.status, body: r.method === "GET" ? undefined : r.body })).join("\n"));
+      writeFileSync(join(dir, "deliveries.jsonl"), deliverer.deliveries.map((d) => JSON.stringify({ guid: d.guid, event: d.event, action: (d.payload as { action?: string }).action, key: d.key, firstSentAt: d.firstSentAt, answers: d.answers })).join("\n"));
     });
     cleanups.push(() => note(`killed ${killUnfinishedSteps(steps)} step process group(s) still running at the end`));
     const store = createRedisStore({ url: redis.url, prefix: PREFIX });
@@ -135,15 +135,16 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         await replicas.killAndRestart(victim, REPLICA_DOWN_MS);
       }
     })();
-    let redisRestartedAt: number | undefined;
-    const redisOutage = (async () => {
+    let redisOutage: { killedAt: number; restartedAt: number } | undefined;
+    const redisKill = (async () => {
       if (options.redisKillAt === 0) return;
       await sleep(options.redisKillAt * durationMs);
       note(`${((Date.now() - startedAt) / 1000).toFixed(1)} s: kill -9 redis (appendfsync ${options.appendfsync}), down ${options.redisDownSeconds} s`);
+      const killedAt = Date.now();
       await redis.kill();
       await sleep(options.redisDownSeconds * 1000);
       await redis.start();
-      redisRestartedAt = Date.now();
+      redisOutage = { killedAt, restartedAt: Date.now() };
     })();
     await Promise.all(
       records.map(async (record) => {
@@ -151,7 +152,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         await liveLife(record, { gh, deliverer, random, reorderShare: options.reorderShare });
       }),
     );
-    await redisOutage;
+    await redisKill;
     chaosOver = true;
     await kills;
     await redeliveries;
@@ -159,7 +160,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
 
     const converged = await waitForConvergence({ records, store, gh, timeoutMs: options.settleSeconds * 1000 });
     note(`${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${converged ? "converged" : `not converged within ${options.settleSeconds} s`}`);
-    const figures = await computeFigures({
+    const report = await computeFigures({
       lives: records,
       gh,
       store,
@@ -169,10 +170,10 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       markers: steps.markers(),
       incarnations: replicas.incarnations,
       deliveries: deliverer.deliveries,
-      redisRestartedAt,
+      redisOutage,
       onUpdateSteps: new Set(["deploy"]),
     });
-    return { figures, converged, notes };
+    return { ...report, converged, notes };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
     if (options.keepDir) note(`kept ${dir}`);
