@@ -24,6 +24,12 @@ export const chaosOptionsSchema = z.object({
   redisDownSeconds: z.coerce.number().min(0).max(120).default(15),
   /** `always`: no acknowledged write lost; `everysec`: up to a second of them, which resync must repair. */
   appendfsync: z.enum(["always", "everysec"]).default("always"),
+  /**
+   * `process`: Redis's process is killed, the kernel keeps what it wrote.
+   * `machine`: a power loss, simulated — the AOF comes back as it was at its
+   * last fsync (with `everysec`, up to a second old; with `always`, whole).
+   */
+  redisCrash: z.enum(["process", "machine"]).default("process"),
   /** Share of acknowledged deliveries GitHub sends a second time (same X-GitHub-Delivery). */
   duplicateShare: z.coerce.number().min(0).max(1).default(0.1),
   /** Share of a life's consecutive events sent in swapped order (their `updated_at` stays true). */

@@ -75,14 +75,20 @@ const CHECKPOINT_WINDOW_MS = 5_000;
 
 class Tally {
   readonly counts = {} as Record<CountedFigure, number>;
-  readonly offenders: FigureReport["offenders"] = {};
+  private readonly reasons = new Map<CountedFigure, Map<string, number>>();
   constructor(names: readonly CountedFigure[]) {
     for (const name of names) this.counts[name] = 0;
   }
   add(name: CountedFigure, what: string, n = 1): void {
     if (n <= 0) return;
     this.counts[name] += n;
-    (this.offenders[name] ??= []).push(n === 1 ? what : `${what} (${n})`);
+    const reasons = this.reasons.get(name) ?? new Map<string, number>();
+    reasons.set(what, (reasons.get(what) ?? 0) + n);
+    this.reasons.set(name, reasons);
+  }
+  /** Each reason once, with how often it counted when more than once. */
+  offenders(): FigureReport["offenders"] {
+    return Object.fromEntries([...this.reasons].map(([name, reasons]) => [name, [...reasons].map(([what, n]) => (n === 1 ? what : `${what} ×${n}`))]));
   }
 }
 
@@ -140,7 +146,7 @@ export async function computeFigures(inputs: FigureInputs): Promise<FigureReport
   }
   tallyGitHubFailures(inputs, tally);
 
-  return { figures: { ...tally.counts, timeToReadyMs: timeToReady(inputs) }, offenders: tally.offenders };
+  return { figures: { ...tally.counts, timeToReadyMs: timeToReady(inputs) }, offenders: tally.offenders() };
 }
 
 interface StepRun {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeKeys } from "../../src/store/keys.js";
@@ -136,12 +136,15 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       }
     })();
     let redisOutage: { killedAt: number; restartedAt: number } | undefined;
+    const disk = options.redisCrash === "machine" ? lastFsyncedAof(redis.dir, options.appendfsync) : undefined;
+    cleanups.push(() => disk?.stop());
     const redisKill = (async () => {
       if (options.redisKillAt === 0) return;
       await sleep(options.redisKillAt * durationMs);
-      note(`${((Date.now() - startedAt) / 1000).toFixed(1)} s: kill -9 redis (appendfsync ${options.appendfsync}), down ${options.redisDownSeconds} s`);
+      note(`${((Date.now() - startedAt) / 1000).toFixed(1)} s: kill -9 redis (appendfsync ${options.appendfsync}, ${options.redisCrash} crash), down ${options.redisDownSeconds} s`);
       const killedAt = Date.now();
       await redis.kill();
+      disk?.powerLoss();
       await sleep(options.redisDownSeconds * 1000);
       await redis.start();
       redisOutage = { killedAt, restartedAt: Date.now() };
@@ -179,6 +182,32 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     if (options.keepDir) note(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a power loss leaves of Redis's AOF: with `everysec`, the files as
+ * they were at the last fsync — a copy taken every second stands for it;
+ * with `always`, everything (each write was fsynced before its reply).
+ */
+function lastFsyncedAof(dir: string, appendfsync: ChaosOptions["appendfsync"]): { powerLoss(): void; stop(): void } {
+  const aof = join(dir, "appendonlydir");
+  const synced = join(dir, "appendonlydir.synced");
+  const timer = setInterval(() => {
+    if (!existsSync(aof)) return;
+    rmSync(`${synced}.tmp`, { recursive: true, force: true });
+    cpSync(aof, `${synced}.tmp`, { recursive: true });
+    rmSync(synced, { recursive: true, force: true });
+    renameSync(`${synced}.tmp`, synced);
+  }, 1_000);
+  return {
+    powerLoss() {
+      clearInterval(timer);
+      if (appendfsync === "always" || !existsSync(synced)) return;
+      rmSync(aof, { recursive: true, force: true });
+      renameSync(synced, aof);
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 /** Closed PRs deleted, open ones ready at their last push, and GitHub quiet for 3 s. */

@@ -13,6 +13,8 @@ import { Redis } from "ioredis";
 export interface PrivateRedis {
   readonly port: number;
   readonly url: string;
+  /** Its working directory (the append-only files are under `appendonlydir/`). */
+  readonly dir: string;
   /** A fresh client; closed by `stop`. */
   client(db?: number): Redis;
   stop(): Promise<void>;
@@ -91,6 +93,7 @@ export async function startPrivateRedis({ appendfsync }: PrivateRedisOptions = {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    dir,
     client(db = 0) {
       const client = new Redis({ port, host: "127.0.0.1", db });
       clients.push(client);
