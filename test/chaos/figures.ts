@@ -81,7 +81,7 @@ class Tally {
   }
   add(name: CountedFigure, what: string, n = 1): void {
     if (n <= 0) return;
-    this.counts[name] += n;
+    this.counts[name] = (this.counts[name] ?? 0) + n;
     const reasons = this.reasons.get(name) ?? new Map<string, number>();
     reasons.set(what, (reasons.get(what) ?? 0) + n);
     this.reasons.set(name, reasons);
@@ -156,8 +156,17 @@ interface StepRun {
   app: number;
 }
 
+type StepInputs = Pick<FigureInputs, "steps" | "incarnations" | "redisOutage" | "onUpdateSteps">;
+
+/** The step rows alone (re-runs, overlaps, steps outliving their app), for a test of the classification. */
+export function stepFigures(inputs: StepInputs): { counts: Partial<Record<CountedFigure, number>>; offenders: FigureReport["offenders"] } {
+  const tally = new Tally([]);
+  tallySteps(inputs, tally);
+  return { counts: tally.counts, offenders: tally.offenders() };
+}
+
 /** Re-runs, overlaps and steps that outlived their app, from the step log and when each app was killed. */
-function tallySteps(inputs: FigureInputs, tally: Tally): void {
+function tallySteps(inputs: StepInputs, tally: Tally): void {
   const runs = new Map<string, StepRun[]>();
   const byGroup = new Map<number, StepRun>();
   for (const line of inputs.steps) {
