@@ -23,7 +23,7 @@ const options = chaosOptionsSchema.parse({
 });
 
 describe("chaos: replicas killed -9 and a Redis restart", () => {
-  it("loses nothing, doubles nothing, leaves nothing (every figure but the timings is 0)", { timeout: 240_000 }, async () => {
+  it("loses nothing, doubles nothing, leaves nothing (every figure but the timings is 0)", { timeout: 300_000 }, async () => {
     const report = await runChaos(options, (line) => console.log(`chaos: ${line}`));
     console.log(`chaos (seed ${options.seed}):\n${figuresTable(report.figures)}`);
     if (Object.keys(nonZeroFigures(report.figures)).length > 0) console.log(`chaos: non-zero, and why:\n${JSON.stringify(report.offenders, null, 2)}`);
