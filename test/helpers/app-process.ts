@@ -22,6 +22,8 @@ export interface AppProcess {
   url(path: string): string;
   /** SIGTERM, wait for exit; the directory is kept for a restart. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: no drain, no clean-up), wait for exit; the directory is kept for a restart. */
+  kill(): Promise<void>;
   /** Removes the directory. */
   dispose(): Promise<void>;
 }
@@ -31,6 +33,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Wait until GET /healthz answers (default true). */
   waitForHealth?: boolean;
+  /** How long to wait for it (default 20 s; a loaded machine may need more). */
+  healthTimeoutMs?: number;
 }
 
 /** Runs src/main.ts to completion (for start-up failures): exit code and output. */
@@ -53,7 +57,7 @@ function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env };
 }
 
-export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera-app-")), waitForHealth = true }: SpawnOptions): Promise<AppProcess> {
+export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera-app-")), waitForHealth = true, healthTimeoutMs = 20_000 }: SpawnOptions): Promise<AppProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const child = spawn(process.execPath, ["--import", TSX_LOADER, MAIN], {
     cwd,
@@ -76,17 +80,31 @@ export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera
       child.kill("SIGTERM");
       return exited;
     },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((done) => child.once("exit", () => done()));
+      child.kill("SIGKILL");
+      await exited;
+    },
     async dispose() {
       await app.stop();
       rmSync(cwd, { recursive: true, force: true });
     },
   };
-  if (waitForHealth) await waitUntilHealthy(app);
+  if (waitForHealth) {
+    try {
+      await waitUntilHealthy(app, healthTimeoutMs);
+    } catch (error) {
+      // Not left running behind a failed start.
+      child.kill("SIGKILL");
+      throw error;
+    }
+  }
   return app;
 }
 
-async function waitUntilHealthy(app: AppProcess): Promise<void> {
-  const deadline = Date.now() + 20_000;
+async function waitUntilHealthy(app: AppProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (app.child.exitCode !== null) throw new Error(`app exited with ${app.child.exitCode}:\n${app.output()}`);
     try {

@@ -13,14 +13,26 @@ import { Redis } from "ioredis";
 export interface PrivateRedis {
   readonly port: number;
   readonly url: string;
+  /** Its working directory (the append-only files are under `appendonlydir/`). */
+  readonly dir: string;
   /** A fresh client; closed by `stop`. */
   client(db?: number): Redis;
   stop(): Promise<void>;
-  /** Stops and starts the server on the same port (data is lost: it keeps nothing on disk). */
+  /** Stops and starts the server on the same port (data is lost unless it keeps an append-only file). */
   restart(): Promise<void>;
-  /** Stops the server but keeps the port reserved for `start`. */
+  /** Kills the server (SIGKILL, as a crash would) but keeps the port reserved for `start`. */
   kill(): Promise<void>;
+  /** Starts it again; with `appendfsync` it loads what its append-only file kept. */
   start(): Promise<void>;
+}
+
+export interface PrivateRedisOptions {
+  /**
+   * Keep an append-only file (AOF) and fsync it this often: `always` loses
+   * no acknowledged write to a kill, `everysec` up to a second of them.
+   * Unset: nothing on disk.
+   */
+  appendfsync?: "always" | "everysec";
 }
 
 export async function freePort(): Promise<number> {
@@ -53,7 +65,7 @@ async function waitForPing(port: number): Promise<void> {
   }
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis({ appendfsync }: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "ephemera-redis-"));
   const clients: Redis[] = [];
@@ -62,7 +74,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const start = async () => {
     child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir, ...(appendfsync ? ["--appendonly", "yes", "--appendfsync", appendfsync] : ["--appendonly", "no"])],
       { stdio: "ignore" },
     );
     await waitForPing(port);
@@ -81,6 +93,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    dir,
     client(db = 0) {
       const client = new Redis({ port, host: "127.0.0.1", db });
       clients.push(client);

@@ -27,7 +27,7 @@ export async function deliver(
   url: string,
   event: string,
   payload: object,
-  options: { secret: string; deliveryId?: string; signature?: string | null },
+  options: { secret: string; deliveryId?: string; signature?: string | null; signal?: AbortSignal },
 ): Promise<Response> {
   const body = JSON.stringify(payload);
   const headers: Record<string, string> = {
@@ -38,5 +38,5 @@ export async function deliver(
   };
   const signature = options.signature === undefined ? sign(body, options.secret) : options.signature;
   if (signature !== null) headers["x-hub-signature-256"] = signature;
-  return fetch(url, { method: "POST", headers, body });
+  return fetch(url, { method: "POST", headers, body, ...(options.signal && { signal: options.signal }) });
 }

@@ -10,7 +10,10 @@ import { errorBody, findRoute, HttpError, type Reply, type Route, type RouteRequ
 export interface RecordedRequest {
   /** Arrival order, from 1. */
   seq: number;
+  /** The fake's clock, as GitHub words it (seconds). */
   at: string;
+  /** The wall clock at arrival, ms since the epoch: for timings finer than `at`. */
+  receivedAtMs: number;
   method: string;
   /** Decoded path without `/api/v3` (a path outside `/api/v3` is kept whole, and is always unexpected). */
   path: string;
@@ -100,6 +103,7 @@ export function createRequestHandler(deps: ServerDeps): (request: IncomingMessag
     const record: RecordedRequest = {
       seq: ++seq,
       at: context.state.timestamp(),
+      receivedAtMs: Date.now(),
       method,
       path: decode(apiPath ?? url.pathname),
       ...(found && { route: found.route.template }),
