@@ -58,7 +58,8 @@ export async function openStepSandbox(settings: StepIsolationSettings, needs: Sa
   const isRoot = needs.isRoot ?? process.getuid?.() === 0;
   if (isRoot) {
     const closed = closedAncestor(settings.workdirs);
-    if (closed !== undefined) {
+    // Without a run step nothing would ever enter them.
+    if (closed !== undefined && needs.hasRunSteps) {
       throw new EnvError([`EPHEMERA_WORKDIRS (${settings.workdirs}) is under ${closed}, which the step uids cannot enter: pick a place whose parent directories others may traverse (o+x), e.g. /var/lib/ephemera-workdirs`]);
     }
     const closedConfig = closedAncestor(`${needs.configDir}/.`);

@@ -64,6 +64,9 @@ describe("openStepSandbox", () => {
     mkdirSync(closed, { mode: 0o700 });
     const opening = openStepSandbox({ ...settings("auto"), workdirs: join(closed, "workdirs") }, needs({ isRoot: true }));
     await expect(opening).rejects.toThrow(`EPHEMERA_WORKDIRS (${join(closed, "workdirs")}) is under ${closed}, which the step uids cannot enter`);
+    // Nothing would enter them without a run step.
+    const unused = await openStepSandbox({ ...settings("auto"), workdirs: join(closed, "workdirs") }, needs({ isRoot: true, hasRunSteps: false }));
+    expect(unused.mode).toBe("uid");
   });
 
   it("picks bubblewrap when not root, and a uid per environment as root", async () => {
