@@ -14,10 +14,8 @@ const CONTROLLERS = ["pids", "memory"] as const;
 
 /** A step's control groups: its processes, and every process they start, are counted and limited together. */
 export interface StepCgroup {
-  /** Writing a pid into each puts that process in the step's groups. */
+  /** Writing a pid into each puts that process in the step's groups; the pids controller's first, listing every process of the step. */
   readonly procsFiles: readonly string[];
-  /** The pids of the step's processes are listed here. */
-  readonly pidsFile: string;
   /** Removes the groups when no process is left in them (a daemon the step left keeps them until teardown). */
   removeIfEmpty(): Promise<void>;
 }
@@ -37,7 +35,6 @@ export async function createStepCgroup(uid: number, limits: StepLimits): Promise
   await writeFile(join(memoryDir, "memory.limit_in_bytes"), String(limits.memoryBytes));
   return {
     procsFiles: dirs.map((dir) => join(dir, "cgroup.procs")),
-    pidsFile: join(pidsDir, "cgroup.procs"),
     removeIfEmpty: () => removeGroups(dirs),
   };
 }

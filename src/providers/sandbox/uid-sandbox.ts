@@ -27,10 +27,12 @@ const JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift
 /**
  * Waits on its stdin, a pipe from the app: the word `done` means the step
  * ended while the app lived. End of file without it means the app died, and
- * then every process in the step's cgroup is killed. `$1`: its cgroup.procs.
+ * then every process in the step's cgroups is killed and the groups removed.
+ * Arguments: the step's cgroup.procs files, the pids controller's first.
  */
 const WATCH_CGROUP = `read -r word; [ "$word" = done ] && exit 0
-i=0; while [ $i -lt 200 ]; do pids=$(cat "$1" 2>/dev/null); [ -z "$pids" ] && exit 0; kill -9 $pids 2>/dev/null; i=$((i+1)); done`;
+i=0; while [ $i -lt 200 ]; do pids=$(cat "$1" 2>/dev/null); [ -z "$pids" ] && break; kill -9 $pids 2>/dev/null; i=$((i+1)); done
+i=0; while [ $i -lt 20 ]; do left=0; for f; do rmdir "\${f%/cgroup.procs}" 2>/dev/null || [ ! -d "\${f%/cgroup.procs}" ] || left=1; done; [ $left = 0 ] && exit 0; sleep 0.1; i=$((i+1)); done`;
 /** The same without cgroups: then the process of the step's uid kills every process of that uid. */
 const WATCH_UID = `read -r word; [ "$word" = done ] && exit 0; shift; exec "$@"`;
 
@@ -64,7 +66,7 @@ export class UidSandbox implements StepSandbox {
         ? ["/bin/sh", "-c", JOIN_CGROUPS, "join", ...cgroup.procsFiles, "--", ...dropPrivileges]
         : ["prlimit", `--nproc=${maxProcesses}`, `--data=${memoryBytes}`, "--", ...dropPrivileges],
       watchdog: cgroup
-        ? ["/bin/sh", "-c", WATCH_CGROUP, "watchdog", cgroup.pidsFile]
+        ? ["/bin/sh", "-c", WATCH_CGROUP, "watchdog", ...cgroup.procsFiles]
         : ["/bin/sh", "-c", WATCH_UID, "watchdog", "--", ...dropPrivileges, "/bin/sh", "-c", "kill -KILL -1; kill -KILL -1"],
       cwd: files.workdir,
       variables: stepVariables(files),

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chownSync, mkdirSync } from "node:fs";
+import { chownSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -49,7 +49,7 @@ async function killMidStep(mode: "uid" | "auto", asUser?: number): Promise<void>
     leaseDir: join(root.dir, "leases"),
     uidRange: testUidRange(),
     hidden: [],
-    command: `setsid sleep ${seconds} > /dev/null 2>&1 < /dev/null & sleep ${seconds}`,
+    command: `id -u > uid; setsid sleep ${seconds} > /dev/null 2>&1 < /dev/null & sleep ${seconds}`,
   }, asUser);
   await waitFor(() => liveSleepers(seconds).length === 2, runner.output, 15_000);
   runner.child.kill("SIGKILL");
@@ -57,6 +57,12 @@ async function killMidStep(mode: "uid" | "auto", asUser?: number): Promise<void>
   await runner.exited;
   await waitFor(() => liveSleepers(seconds).length === 0, () => `still running: ${liveSleepers(seconds).join(", ")}`, 5_000);
   expect(Date.now() - killedAt).toBeLessThan(2_000);
+  // The watchdog also removes the step's control groups.
+  if (mode === "uid") {
+    const uidGroups = `/sys/fs/cgroup/pids/ephemera/u${readFileSync(join(dir, "workdirs", "env-4242-1", "uid"), "utf8").trim()}`;
+    await waitFor(() => readdirSync(uidGroups, { withFileTypes: true }).every((entry) => !entry.isDirectory()), () => readdirSync(uidGroups).join(" "), 5_000);
+    rmdirSync(uidGroups);
+  }
 }
 
 describe("a step whose worker is killed -9", () => {
