@@ -33,10 +33,14 @@ export interface SpawnOptions {
   waitForHealth?: boolean;
 }
 
-/** Runs src/main.ts to completion (for start-up failures): exit code and output. */
-export async function runMainToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs src/main.ts to completion (for start-up failures): exit code and output. `prepare` lays out its directory first. */
+export async function runMainToExit(
+  env: Record<string, string>,
+  prepare: (cwd: string) => void = () => {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cwd = mkdtempSync(join(tmpdir(), "ephemera-app-"));
   try {
+    prepare(cwd);
     const child = spawn(process.execPath, ["--import", TSX_LOADER, MAIN], { cwd, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
