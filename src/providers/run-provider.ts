@@ -15,7 +15,8 @@ import {
   type StepSpec,
 } from "./provider.js";
 import { parseOutputFile } from "./output-file.js";
-import { OutputTail, secretValues } from "./output-tail.js";
+import { resolveOperatorEnv } from "./operator-env.js";
+import { maskSecrets, OutputTail, secretValues } from "./output-tail.js";
 
 /**
  * `run` steps: the operator's command under `/bin/sh -c`. Nothing from a PR
@@ -42,7 +43,7 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export interface RunProviderOptions {
   /** The operator config file's directory: commands run there. */
   readonly cwd: string;
-  /** Where the allow-listed variables are read from; default `process.env`. */
+  /** Where the allow-listed variables and `${VAR}` references are read from; default `process.env`. */
   readonly parentEnv?: NodeJS.ProcessEnv;
   /** How much of the end of a step's output is kept for the PR; default 8 KiB. */
   readonly outputTailBytes?: number;
@@ -63,18 +64,22 @@ export class RunProvider implements Provider {
   async create(step: StepSpec, ctx: StepContext): Promise<StepOutcome> {
     if (step.run === undefined) throw new StepFailedError({ step: step.name, reason: "has no `run` command", terminal: true });
     const timeoutMs = step.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const parentEnv = this.options.parentEnv ?? process.env;
+    const operatorEnv = resolveOperatorEnv(step, parentEnv);
+    // Masked once, here, so the error, the PR, the log and the store only ever see `***`.
+    const secrets = secretValues(ctx.secrets, operatorEnv.masked);
     const dir = await mkdtemp(join(tmpdir(), "ephemera-step-"));
     const outputFile = join(dir, "output");
     try {
       await writeFile(outputFile, "", { mode: 0o600 });
-      const tail = new OutputTail(this.options.outputTailBytes ?? 8192, secretValues(ctx.secrets));
+      const tail = new OutputTail(this.options.outputTailBytes ?? 8192, secrets);
       throwIfAborted(step, ctx.signal);
       ctx.log.info({ step: step.name, phase: ctx.phase }, "running step command");
       const end = await runInOwnGroup({
         step,
         command: step.run,
         cwd: this.options.cwd,
-        env: stepEnvironment(step, ctx, this.options.parentEnv ?? process.env, outputFile),
+        env: stepEnvironment(operatorEnv.variables, ctx, parentEnv, outputFile),
         timeoutMs,
         graceMs: this.options.killGraceMs ?? 5000,
         signal: ctx.signal,
@@ -86,7 +91,7 @@ export class RunProvider implements Provider {
       if (end.kind === "timeout") throw failure(`timed out after ${formatDuration(timeoutMs)}`);
       if (end.signal !== null) throw failure(`was killed by ${end.signal}`);
       if (end.code !== 0) throw failure(`exited with code ${end.code}`, end.code ?? undefined);
-      return { outputs: readOutputs(step, await readFile(outputFile, "utf8")), secrets: {} };
+      return { outputs: readOutputs(step, await readFile(outputFile, "utf8"), secrets), secrets: {} };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -101,13 +106,13 @@ function outputVariable(step: string, output: string): string {
   return `EPHEMERA_OUT_${step}_${output}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
 }
 
-function stepEnvironment(step: StepSpec, ctx: StepContext, parentEnv: NodeJS.ProcessEnv, outputFile: string) {
+function stepEnvironment(operatorVariables: Record<string, string>, ctx: StepContext, parentEnv: NodeJS.ProcessEnv, outputFile: string) {
   const env: Record<string, string> = {};
   for (const name of INHERITED_VARIABLES) {
     const value = parentEnv[name];
     if (value !== undefined) env[name] = value;
   }
-  Object.assign(env, step.env);
+  Object.assign(env, operatorVariables);
   for (const byStep of [ctx.outputs, ctx.secrets]) {
     for (const [stepName, values] of Object.entries(byStep)) {
       for (const [name, value] of Object.entries(values)) env[outputVariable(stepName, name)] = value;
@@ -195,9 +200,10 @@ function runInOwnGroup(params: {
   });
 }
 
-function readOutputs(step: StepSpec, text: string): Record<string, string> {
+/** Outputs end up on the PR and in the store: a secret a script wrote into one is masked there too. */
+function readOutputs(step: StepSpec, text: string, secrets: readonly string[]): Record<string, string> {
   try {
-    return parseOutputFile(text);
+    return Object.fromEntries(Object.entries(parseOutputFile(text)).map(([name, value]) => [name, maskSecrets(value, secrets)]));
   } catch (error) {
     // The script succeeded and will write the same thing again: retrying cannot help.
     throw new StepFailedError({
