@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import type { Logger } from "pino";
 import { ConfigError } from "./config/config-error.js";
 import { EnvError, type AppEnv } from "./config/env.js";
@@ -7,6 +7,9 @@ import { loadOperatorConfig, type OperatorConfig } from "./config/operator-confi
 import { PostgresProvider } from "./providers/postgres-provider.js";
 import type { Provider, ResourceOwner } from "./providers/provider.js";
 import { RunProvider } from "./providers/run-provider.js";
+import { openStepSandbox } from "./providers/sandbox/open-step-sandbox.js";
+import type { BlockedEndpoint } from "./providers/sandbox/step-firewall.js";
+import type { IsolationMode } from "./providers/sandbox/step-sandbox.js";
 import { openStore } from "./store/open-store.js";
 import type { StateStore } from "./store/state-store.js";
 
@@ -21,19 +24,22 @@ export interface Runtime {
   providers: Provider[];
   /** Providers whose resources the orphan audit can list. */
   owners: ResourceOwner[];
+  /** How `run` steps are confined in this process, for `ephemera_step_isolation`. */
+  stepIsolation: IsolationMode;
   close(): Promise<void>;
 }
 
 const DEFAULT_CONFIG_PATH = "./ephemera.config.yml";
 
 /** The settings a runtime is made from; the server's `AppEnv` and the CLI's `CliEnv` both have them. */
-export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "postgresPrefix" | "redisUrl" | "keyPrefix" | "dataDir">;
+export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "postgresPrefix" | "redisUrl" | "keyPrefix" | "dataDir" | "port" | "steps">;
 
 /**
  * Loads the operator config (EPHEMERA_CONFIG, or ./ephemera.config.yml when
  * present, or the built-in template), opens the store and builds the
  * providers. A template that uses postgres without EPHEMERA_POSTGRES_URL is
- * a configuration error, found here rather than at the first PR.
+ * a configuration error, found here rather than at the first PR; so is a
+ * `run` step that cannot be isolated (see providers/sandbox/).
  */
 export async function openRuntime(env: RuntimeEnv, log: Logger): Promise<Runtime> {
   const configPath = resolve(env.configPath ?? DEFAULT_CONFIG_PATH);
@@ -43,19 +49,48 @@ export async function openRuntime(env: RuntimeEnv, log: Logger): Promise<Runtime
     throw new EnvError(["EPHEMERA_POSTGRES_URL is required: a template in the operator config uses postgres"]);
   }
   const providerLog = log.child({ name: "providers" });
-  const run = new RunProvider({ cwd: existsSync(configPath) ? dirname(configPath) : process.cwd() });
+  const { mode, sandbox } = await openStepSandbox(stepIsolationSettings(env), {
+    hasRunSteps: Object.values(operator.templates).some((template) => [...template.steps, ...template.teardown].some((step) => step.run !== undefined)),
+    hidden: [...env.steps.secretFiles, env.dataDir].map((path) => resolve(path)),
+    blocked: blockedEndpoints(env),
+    appPort: env.port,
+    log: providerLog,
+  });
+  const run = new RunProvider({ cwd: existsSync(configPath) ? dirname(configPath) : process.cwd(), sandbox });
   const postgres = env.postgresUrl ? new PostgresProvider({ adminUrl: env.postgresUrl, prefix: env.postgresPrefix, log: providerLog }) : undefined;
   const store = openStore(env, log);
   return {
     operator,
     store,
     providers: postgres ? [run, postgres] : [run],
-    owners: postgres ? [postgres] : [],
+    owners: [...(postgres ? [postgres] : []), ...(sandbox ? [sandbox.owner] : [])],
+    stepIsolation: mode,
     async close() {
       await postgres?.close();
       await store.close();
     },
   };
+}
+
+function stepIsolationSettings(env: RuntimeEnv) {
+  const workdirs = resolve(env.steps.workdirs);
+  const inside = relative(resolve(env.dataDir), workdirs);
+  if (inside === "" || !inside.startsWith("..")) {
+    throw new EnvError(["EPHEMERA_WORKDIRS must not be inside EPHEMERA_DATA_DIR: the data directory is the app's alone (0700) and steps could not enter it"]);
+  }
+  const { isolation, uidRange, maxProcesses, memoryBytes } = env.steps;
+  return { isolation, uidRange, workdirs, limits: { maxProcesses, memoryBytes } };
+}
+
+/** The store and the postgres admin endpoint, which steps must not reach. */
+function blockedEndpoints(env: RuntimeEnv): BlockedEndpoint[] {
+  const endpoints: BlockedEndpoint[] = [];
+  for (const [url, defaultPort] of [[env.redisUrl, 6379], [env.postgresUrl, 5432]] as const) {
+    if (url === undefined) continue;
+    const { hostname, port } = new URL(url);
+    if (hostname !== "") endpoints.push({ host: hostname, port: port === "" ? defaultPort : Number(port) });
+  }
+  return endpoints;
 }
 
 /** A user's configuration mistake, as the one line the server and the CLI print; undefined for anything else. */

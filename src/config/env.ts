@@ -48,6 +48,37 @@ function durationVariable(fallback: string) {
     });
 }
 
+/** `2000000000-2000065535`: the uids steps run as, as root. Never 0, never a real account's (keep it above 65535). */
+const uidRange = z
+  .string()
+  .default("2000000000-2000065535")
+  .transform((value, context) => {
+    const match = /^(\d{1,10})-(\d{1,10})$/.exec(value);
+    const first = Number(match?.[1]);
+    const last = Number(match?.[2]);
+    if (!match || first < 65536 || last < first || last > 4294967294) {
+      context.addIssue({ code: "custom", message: "must be first-last, both above 65535 and below 4294967295 (e.g. 2000000000-2000065535)" });
+      return z.NEVER;
+    }
+    return { first, last };
+  });
+
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `2g`, `512m`: bytes, at least 64 MiB. */
+const byteSize = z
+  .string()
+  .default("2g")
+  .transform((value, context) => {
+    const match = /^(\d{1,12})([kmg]?)$/i.exec(value.trim());
+    const bytes = match ? Number(match[1]) * (SIZE_UNITS[(match[2] ?? "").toLowerCase()] ?? 1) : NaN;
+    if (!(bytes >= 64 * 1024 ** 2)) {
+      context.addIssue({ code: "custom", message: "must be a size of at least 64m (e.g. 2g, 512m)" });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
 const envSchema = z.object({
   /** The GitHub App's numeric id. */
   APP_ID: z.string({ error: "is required (the GitHub App's id)" }).regex(/^\d+$/, "must be the GitHub App's numeric id"),
@@ -105,6 +136,20 @@ const envSchema = z.object({
   EPHEMERA_REDELIVERY_INTERVAL: durationVariable("5m"),
   /** How often each replica removes provider resources no environment claims. */
   EPHEMERA_AUDIT_INTERVAL: durationVariable("1h"),
+  /** How `run` steps are confined (DESIGN §7): auto (a uid each as root, bubblewrap otherwise) or off. */
+  EPHEMERA_STEP_ISOLATION: z.enum(["auto", "off"], { error: "must be auto or off" }).default("auto"),
+  /** As root: the uids (and gids) environments' steps run as, one per environment on a host. */
+  EPHEMERA_STEP_UID_RANGE: uidRange,
+  /** The environments' working directories; must not be inside the data directory (which steps cannot enter). */
+  EPHEMERA_WORKDIRS: z.string().default("./workdirs"),
+  /** Processes (threads included) one step may have at once. */
+  EPHEMERA_STEP_MAX_PROCESSES: z
+    .string()
+    .default("512")
+    .refine((value) => /^\d{1,6}$/.test(value) && Number(value) >= 16, { message: "must be a whole number of at least 16" })
+    .transform(Number),
+  /** Memory one step may use. */
+  EPHEMERA_STEP_MEMORY: byteSize,
   /** Key material for sealing secret step outputs in the store; unset: derived from WEBHOOK_SECRET. */
   EPHEMERA_SECRET_KEY: optionalText.refine((value) => value === undefined || value.length >= 32, {
     message: "must be at least 32 characters",
@@ -131,6 +176,17 @@ export interface AppEnv {
   secretKey: string;
   /** Background jobs (DESIGN §8), in ms. */
   intervals: { resyncMs: number; redeliveryMs: number; auditMs: number };
+  /** How `run` steps are confined (DESIGN §7 "Isolation"). */
+  steps: {
+    isolation: "auto" | "off";
+    uidRange: { first: number; last: number };
+    /** As given (relative to the working directory). */
+    workdirs: string;
+    maxProcesses: number;
+    memoryBytes: number;
+    /** The key file (PRIVATE_KEY_PATH) and `.env`, as given: hidden from steps where the sandbox shows the filesystem. */
+    secretFiles: string[];
+  };
 }
 
 export function readEnv(env: Record<string, string | undefined>): AppEnv {
@@ -213,6 +269,14 @@ function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string
       resyncMs: value.EPHEMERA_RESYNC_INTERVAL,
       redeliveryMs: value.EPHEMERA_REDELIVERY_INTERVAL,
       auditMs: value.EPHEMERA_AUDIT_INTERVAL,
+    },
+    steps: {
+      isolation: value.EPHEMERA_STEP_ISOLATION,
+      uidRange: value.EPHEMERA_STEP_UID_RANGE,
+      workdirs: value.EPHEMERA_WORKDIRS,
+      maxProcesses: value.EPHEMERA_STEP_MAX_PROCESSES,
+      memoryBytes: value.EPHEMERA_STEP_MEMORY,
+      secretFiles: [...(value.PRIVATE_KEY_PATH ? [value.PRIVATE_KEY_PATH] : []), ".env"],
     },
   };
 }

@@ -1,7 +1,4 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
 import { formatDuration } from "../config/duration.js";
 import { envId } from "../lifecycle/environment.js";
 import {
@@ -17,6 +14,10 @@ import {
 import { parseOutputFile } from "./output-file.js";
 import { resolveOperatorEnv } from "./operator-env.js";
 import { maskSecrets, OutputTail, secretValues } from "./output-tail.js";
+import { OutputFileError, readStepOutputFile } from "./sandbox/output-file-read.js";
+import { resolveScriptPath } from "./sandbox/script-path.js";
+import type { StepLaunch, StepSandbox } from "./sandbox/step-sandbox.js";
+import { unconfinedLaunch } from "./sandbox/unconfined-launch.js";
 
 /**
  * `run` steps: the operator's command under `/bin/sh -c`. Nothing from a PR
@@ -26,9 +27,12 @@ import { maskSecrets, OutputTail, secretValues } from "./output-tail.js";
  * exits whatever it left running in that group is killed too: a step leaves
  * nothing behind (a daemon meant to outlive it must start its own session).
  *
- * A setup `run` step has nothing to destroy; the template's `teardown`
- * commands undo what it did, and the reconciler runs them with `create` in
- * phase `teardown`.
+ * With a sandbox (./sandbox/), the step runs confined, in its environment's
+ * working directory. A setup `run` step has nothing else to destroy: the
+ * template's `teardown` commands undo what it did (the reconciler runs them
+ * with `create` in phase `teardown`, before any destroy), and the destroy of
+ * a `run` step releases the environment's sandbox: its processes, its
+ * working directory, its uid.
  */
 
 /**
@@ -41,8 +45,10 @@ const INHERITED_VARIABLES = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 export interface RunProviderOptions {
-  /** The operator config file's directory: commands run there. */
+  /** The operator config file's directory: relative script paths resolve against it, and unconfined steps run there. */
   readonly cwd: string;
+  /** Confines every step; without one, steps run as the app (`EPHEMERA_STEP_ISOLATION=off`). */
+  readonly sandbox?: StepSandbox | undefined;
   /** Where the allow-listed variables and `${VAR}` references are read from; default `process.env`. */
   readonly parentEnv?: NodeJS.ProcessEnv;
   /** How much of the end of a step's output is kept for the PR; default 8 KiB. */
@@ -64,22 +70,21 @@ export class RunProvider implements Provider {
   async create(step: StepSpec, ctx: StepContext): Promise<StepOutcome> {
     if (step.run === undefined) throw new StepFailedError({ step: step.name, reason: "has no `run` command", terminal: true });
     const timeoutMs = step.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    throwIfAborted(step, ctx.signal);
     const parentEnv = this.options.parentEnv ?? process.env;
     const operatorEnv = resolveOperatorEnv(step, parentEnv);
     // Masked once, here, so the error, the PR, the log and the store only ever see `***`.
     const secrets = secretValues(ctx.secrets, operatorEnv.masked);
-    const dir = await mkdtemp(join(tmpdir(), "ephemera-step-"));
-    const outputFile = join(dir, "output");
+    const { sandbox, cwd } = this.options;
+    const launch = sandbox ? await sandbox.prepare({ repoId: ctx.repoId, pr: ctx.pr }) : await unconfinedLaunch(cwd);
     try {
-      await writeFile(outputFile, "", { mode: 0o600 });
       const tail = new OutputTail(this.options.outputTailBytes ?? 8192, secrets);
-      throwIfAborted(step, ctx.signal);
       ctx.log.info({ step: step.name, phase: ctx.phase }, "running step command");
       const end = await runInOwnGroup({
         step,
-        command: step.run,
-        cwd: this.options.cwd,
-        env: stepEnvironment(operatorEnv.variables, ctx, parentEnv, outputFile),
+        command: resolveScriptPath(step.run, cwd),
+        launch,
+        env: stepEnvironment(operatorEnv.variables, ctx, parentEnv, launch.variables),
         timeoutMs,
         graceMs: this.options.killGraceMs ?? 5000,
         signal: ctx.signal,
@@ -91,14 +96,16 @@ export class RunProvider implements Provider {
       if (end.kind === "timeout") throw failure(`timed out after ${formatDuration(timeoutMs)}`);
       if (end.signal !== null) throw failure(`was killed by ${end.signal}`);
       if (end.code !== 0) throw failure(`exited with code ${end.code}`, end.code ?? undefined);
-      return { outputs: readOutputs(step, await readFile(outputFile, "utf8"), secrets), secrets: {} };
+      return { outputs: await readOutputs(step, launch, secrets), secrets: {} };
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await launch.finish();
     }
   }
 
-  /** Nothing to undo: the template's `teardown` commands do that. */
-  async destroy(): Promise<void> {}
+  /** Releases the environment's sandbox; the template's `teardown` commands undo the rest. */
+  async destroy(_step: StepSpec, ctx: StepContext): Promise<void> {
+    await this.options.sandbox?.release({ repoId: ctx.repoId, pr: ctx.pr });
+  }
 }
 
 /** `EPHEMERA_OUT_<STEP>_<NAME>`: upper-cased, every other character `_`. */
@@ -106,7 +113,7 @@ function outputVariable(step: string, output: string): string {
   return `EPHEMERA_OUT_${step}_${output}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
 }
 
-function stepEnvironment(operatorVariables: Record<string, string>, ctx: StepContext, parentEnv: NodeJS.ProcessEnv, outputFile: string) {
+function stepEnvironment(operatorVariables: Record<string, string>, ctx: StepContext, parentEnv: NodeJS.ProcessEnv, launchVariables: Readonly<Record<string, string>>) {
   const env: Record<string, string> = {};
   for (const name of INHERITED_VARIABLES) {
     const value = parentEnv[name];
@@ -128,14 +135,14 @@ function stepEnvironment(operatorVariables: Record<string, string>, ctx: StepCon
     EPHEMERA_REF: ctx.ref,
     EPHEMERA_EXPIRES_AT: ctx.expiresAt,
     EPHEMERA_PHASE: ctx.phase,
-    EPHEMERA_OUTPUT: outputFile,
+    ...launchVariables,
   });
 }
 
 function runInOwnGroup(params: {
   step: StepSpec;
   command: string;
-  cwd: string;
+  launch: StepLaunch;
   env: Record<string, string>;
   timeoutMs: number;
   graceMs: number;
@@ -143,8 +150,10 @@ function runInOwnGroup(params: {
   onOutput: (chunk: Buffer) => void;
 }): Promise<ProcessEnd> {
   return new Promise((resolve, reject) => {
-    const child = spawn("/bin/sh", ["-c", params.command], {
-      cwd: params.cwd,
+    const watchdog = startWatchdog(params.launch.watchdog);
+    const [file = "/bin/sh", ...args] = [...params.launch.wrapper, "/bin/sh", "-c", params.command];
+    const child = spawn(file, args, {
+      cwd: params.launch.cwd,
       env: params.env,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -170,6 +179,7 @@ function runInOwnGroup(params: {
     const onAbort = () => stop("aborted");
     params.signal.addEventListener("abort", onAbort, { once: true });
     const settle = () => {
+      watchdog?.stdin?.end("done\n");
       clearTimeout(timeout);
       clearTimeout(killTimer);
       clearTimeout(drainTimer);
@@ -200,16 +210,37 @@ function runInOwnGroup(params: {
   });
 }
 
+/**
+ * The watchdog of a sandbox that needs one, in a process group of its own so
+ * that a signal to the app's group does not reach it. Its stdin is a pipe
+ * whose other end only the app holds (Node opens it close-on-exec).
+ */
+function startWatchdog(argv: readonly string[] | undefined): ChildProcess | undefined {
+  if (argv === undefined || argv.length === 0) return undefined;
+  const [file = "/bin/sh", ...args] = argv;
+  const watchdog = spawn(file, args, { detached: true, stdio: ["pipe", "ignore", "ignore"] });
+  // EPIPE when it is gone already: then there is nothing left to tell it.
+  watchdog.stdin?.on("error", () => undefined);
+  watchdog.on("error", () => undefined);
+  watchdog.unref();
+  return watchdog;
+}
+
 /** Outputs end up on the PR and in the store: a secret a script wrote into one is masked there too. */
-function readOutputs(step: StepSpec, text: string, secrets: readonly string[]): Record<string, string> {
+async function readOutputs(step: StepSpec, launch: StepLaunch, secrets: readonly string[]): Promise<Record<string, string>> {
+  const outputFile = launch.variables.EPHEMERA_OUTPUT ?? "";
+  // The script succeeded and will write the same thing again: retrying cannot help.
+  const unusable = (reason: string, cause?: unknown) => new StepFailedError({ step: step.name, reason, terminal: true, cause });
+  let text: string;
+  try {
+    text = await readStepOutputFile(outputFile, launch.stepUid);
+  } catch (error) {
+    if (error instanceof OutputFileError) throw unusable(`wrote a $EPHEMERA_OUTPUT that ${error.message}`, error);
+    throw error;
+  }
   try {
     return Object.fromEntries(Object.entries(parseOutputFile(text)).map(([name, value]) => [name, maskSecrets(value, secrets)]));
   } catch (error) {
-    // The script succeeded and will write the same thing again: retrying cannot help.
-    throw new StepFailedError({
-      step: step.name,
-      reason: `wrote an unreadable $EPHEMERA_OUTPUT: ${(error as Error).message}`,
-      terminal: true,
-    });
+    throw unusable(`wrote an unreadable $EPHEMERA_OUTPUT: ${(error as Error).message}`, error);
   }
 }

@@ -82,6 +82,8 @@ export async function openStoreFixture(kind: StoreKind, redis: PrivateRedis | un
     // The template uses postgres, so the CLI, like the server, needs the admin URL; the fake replaces it where it runs.
     EPHEMERA_POSTGRES_URL: "postgres://postgres@127.0.0.1:5432/postgres",
     WEBHOOK_SECRET: SECRET_KEY,
+    // The steps here write beside the operator config; isolation has tests of its own.
+    EPHEMERA_STEP_ISOLATION: "off",
   };
   return {
     world,

@@ -83,6 +83,8 @@ export async function startInProcessApp(options: InProcessAppOptions): Promise<I
     REDIS_URL: options.redisUrl,
     EPHEMERA_KEY_PREFIX: options.keyPrefix,
     EPHEMERA_CONFIG: configPath,
+    // These tests are about GitHub and the lifecycle; steps write beside the operator config.
+    EPHEMERA_STEP_ISOLATION: "off",
     PORT: String(port),
     HOST: "127.0.0.1",
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -218,8 +218,23 @@ describe("RunProvider", () => {
     await expect(failure).rejects.toMatchObject({ terminal: true, message: expect.stringMatching(/unreadable \$EPHEMERA_OUTPUT: line 1/) });
   });
 
-  it("has nothing to destroy", async () => {
-    await expect(provider().destroy()).resolves.toBeUndefined();
+  it("has nothing to destroy without a sandbox", async () => {
+    await expect(provider().destroy(run("true"), context())).resolves.toBeUndefined();
+  });
+
+  it("fails a step whose $EPHEMERA_OUTPUT is larger than 64 KiB, terminally", async () => {
+    const fits = `head -c 65000 /dev/zero | tr '\\0' a | sed 's/^/big=/' | head -c 65535 >> "$EPHEMERA_OUTPUT"`;
+    const { outputs } = await provider().create(run(fits), context());
+    expect(outputs.big?.length).toBeGreaterThan(60_000);
+    const failure = provider().create(run(`head -c 70000 /dev/zero | tr '\\0' a | sed 's/^/big=/' >> "$EPHEMERA_OUTPUT"`), context());
+    await expect(failure).rejects.toMatchObject({ terminal: true, message: 'step "deploy" wrote a $EPHEMERA_OUTPUT that is larger than 64 KiB' });
+  });
+
+  it("refuses an output file that is a symbolic link to a file of the app's", async () => {
+    const secret = join(cwd, "app-secret");
+    await writeFile(secret, "stolen=yes\n", { mode: 0o600 });
+    const failure = provider().create(run(`rm "$EPHEMERA_OUTPUT"; ln -s ${secret} "$EPHEMERA_OUTPUT"`), context());
+    await expect(failure).rejects.toMatchObject({ terminal: true, message: expect.stringMatching(/symbolic link/) });
   });
 });
 

@@ -1,0 +1,18 @@
+import { resolve } from "node:path";
+
+/** A command's first word when it is a relative path (`./deploy.sh`, `../bin/x`), up to a space or shell syntax. */
+const RELATIVE_FIRST_WORD = /^(\.{1,2}\/[^\s;&|<>()$`"'\\]*)/;
+
+/**
+ * Steps run in their environment's working directory, but a script the
+ * operator names relatively lives next to the operator config (DESIGN §7):
+ * a command that starts with a relative path gets that path made absolute
+ * against the config file's directory, quoted. The rest of the command is
+ * the operator's, unchanged; nothing from a PR is ever part of it.
+ */
+export function resolveScriptPath(command: string, configDir: string): string {
+  const match = RELATIVE_FIRST_WORD.exec(command);
+  if (match?.[1] === undefined) return command;
+  const absolute = resolve(configDir, match[1]);
+  return `'${absolute.replaceAll("'", `'\\''`)}'${command.slice(match[1].length)}`;
+}
