@@ -31,6 +31,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Wait until GET /healthz answers (default true). */
   waitForHealth?: boolean;
+  /** Start the app as this user (through `setpriv`, no supplementary groups) instead of the test's own. */
+  runAs?: { uid: number; gid: number };
 }
 
 /** Runs src/main.ts to completion (for start-up failures): exit code and output. `prepare` lays out its directory first. */
@@ -57,9 +59,12 @@ function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env };
 }
 
-export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera-app-")), waitForHealth = true }: SpawnOptions): Promise<AppProcess> {
+export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera-app-")), waitForHealth = true, runAs }: SpawnOptions): Promise<AppProcess> {
   const port = Number(env.PORT ?? (await freePort()));
-  const child = spawn(process.execPath, ["--import", TSX_LOADER, MAIN], {
+  const node = [process.execPath, "--import", TSX_LOADER, MAIN];
+  // setpriv (util-linux) execs node in place, so the child's pid is the app's; by its full path, as a test may hand the app a PATH of its own.
+  const argv = runAs === undefined ? node : ["/usr/bin/setpriv", `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, "--clear-groups", ...node];
+  const child = spawn(argv[0] ?? "", argv.slice(1), {
     cwd,
     env: baseEnv({ HOST: "127.0.0.1", ...env, PORT: String(port) }),
     stdio: ["ignore", "pipe", "pipe"],
