@@ -77,12 +77,13 @@ function hide(paths: readonly string[]): string[] {
   return paths.filter((path) => existsSync(path)).flatMap((path) => (statSync(path).isDirectory() ? ["--tmpfs", path] : ["--ro-bind", "/dev/null", path]));
 }
 
-/** Whether bubblewrap runs here with the namespaces a step needs (unprivileged user namespaces allowed). */
-export async function bwrapWorks(): Promise<boolean> {
+/** Why bubblewrap cannot run here with the namespaces a step needs (unprivileged user namespaces allowed); undefined when it can. */
+export async function bwrapProblem(): Promise<string | undefined> {
   try {
-    await run("bwrap", [...BWRAP_BASE, "--", "/bin/true"], { timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
+    await run(BWRAP_BASE[0] ?? "bwrap", [...BWRAP_BASE.slice(1), "--", "/bin/true"], { timeout: 10_000 });
+    return undefined;
+  } catch (error) {
+    const { stderr, message } = error as { stderr?: string; message: string };
+    return (stderr?.trim() || message).slice(0, 300);
   }
 }

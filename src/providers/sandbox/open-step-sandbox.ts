@@ -1,5 +1,5 @@
 import { EnvError } from "../../config/env.js";
-import { BwrapSandbox, bwrapWorks } from "./bwrap-sandbox.js";
+import { BwrapSandbox, bwrapProblem } from "./bwrap-sandbox.js";
 import { cgroupsV1Available, type StepLimits } from "./step-cgroups.js";
 import { FirewallError, installStepFirewall, type BlockedEndpoint } from "./step-firewall.js";
 import type { IsolationMode, StepSandbox } from "./step-sandbox.js";
@@ -69,10 +69,11 @@ export async function openStepSandbox(settings: StepIsolationSettings, needs: Sa
     });
     return { mode: "uid", sandbox };
   }
-  if (await bwrapWorks()) {
+  const problem = await bwrapProblem();
+  if (problem === undefined) {
     needs.log.info({ isolation: "bwrap" }, "steps run under bubblewrap, without network");
     return { mode: "bwrap", sandbox: new BwrapSandbox({ workdirs: settings.workdirs, hidden: needs.hidden, limits: settings.limits }) };
   }
-  if (needs.hasRunSteps) throw new EnvError([`EPHEMERA_STEP_ISOLATION=auto cannot isolate run steps here: ${HOW_TO_ENABLE}`]);
+  if (needs.hasRunSteps) throw new EnvError([`EPHEMERA_STEP_ISOLATION=auto cannot isolate run steps here (not root, and bubblewrap: ${problem}): ${HOW_TO_ENABLE}`]);
   return { mode: "off", sandbox: undefined };
 }
