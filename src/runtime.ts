@@ -49,14 +49,16 @@ export async function openRuntime(env: RuntimeEnv, log: Logger): Promise<Runtime
     throw new EnvError(["EPHEMERA_POSTGRES_URL is required: a template in the operator config uses postgres"]);
   }
   const providerLog = log.child({ name: "providers" });
+  const configDir = existsSync(configPath) ? dirname(configPath) : process.cwd();
   const { mode, sandbox } = await openStepSandbox(stepIsolationSettings(env), {
+    configDir,
     hasRunSteps: Object.values(operator.templates).some((template) => [...template.steps, ...template.teardown].some((step) => step.run !== undefined)),
     hidden: [...env.steps.secretFiles, env.dataDir].map((path) => resolve(path)),
     blocked: blockedEndpoints(env),
     appPort: env.port,
     log: providerLog,
   });
-  const run = new RunProvider({ cwd: existsSync(configPath) ? dirname(configPath) : process.cwd(), sandbox });
+  const run = new RunProvider({ cwd: configDir, sandbox });
   const postgres = env.postgresUrl ? new PostgresProvider({ adminUrl: env.postgresUrl, prefix: env.postgresPrefix, log: providerLog }) : undefined;
   const store = openStore(env, log);
   return {

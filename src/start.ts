@@ -57,7 +57,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   const privateKey = loadPrivateKey(env.privateKey);
   const runtime = await openRuntime(env, log);
   const { operator } = runtime;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ stepIsolation: runtime.stepIsolation });
   // Every store call is timed and its failures counted, /metrics' own reads included.
   const store = instrumentStore(runtime.store, metrics);
   metrics.scrapeStore(store);

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { OwnedResource } from "../providers/provider.js";
+import type { IsolationMode } from "../providers/sandbox/step-sandbox.js";
 import { LowestRateLimits } from "./rate-limits.js";
 import { StoreGauges, type ScrapedStore } from "./store-gauges.js";
 
@@ -41,10 +42,21 @@ export interface Metrics {
   readonly storeDuration: Histogram<"operation">;
 }
 
-export function createMetrics(options: { now?: () => number } = {}): Metrics {
+export function createMetrics(options: { now?: () => number; stepIsolation?: IsolationMode } = {}): Metrics {
   const now = options.now ?? Date.now;
   const registry = new Registry();
   const registers = [registry];
+
+  /** Fixed at start: alert on mode="off" being 1. */
+  const stepIsolation = new Gauge({
+    name: "ephemera_step_isolation",
+    help: "How this process confines run steps: 1 for the mode in use (uid: a uid per environment as root, behind the step firewall; bwrap: bubblewrap; off: steps run as the app), 0 for the others.",
+    labelNames: ["mode"] as const,
+    registers,
+  });
+  if (options.stepIsolation !== undefined) {
+    for (const mode of ["uid", "bwrap", "off"] as const) stepIsolation.set({ mode }, mode === options.stepIsolation ? 1 : 0);
+  }
   collectDefaultMetrics({ register: registry });
   const storeGauges = new StoreGauges(now);
   const rateLimits = new LowestRateLimits(now);

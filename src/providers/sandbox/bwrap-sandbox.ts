@@ -27,6 +27,8 @@ const run = promisify(execFile);
 
 export interface BwrapSandboxOptions {
   readonly workdirs: string;
+  /** The operator config's directory: shown read-only, even where it lies under a directory the sandbox empties (/tmp). */
+  readonly configDir: string;
   /** The app's key file, `.env`, data directory: each is hidden from steps. */
   readonly hidden: readonly string[];
   readonly limits: StepLimits;
@@ -48,6 +50,7 @@ export class BwrapSandbox implements StepSandbox {
       wrapper: [
         "prlimit", `--nproc=${maxProcesses}`, `--data=${memoryBytes}`, "--",
         ...BWRAP_BASE,
+        "--ro-bind", this.options.configDir, this.options.configDir,
         ...hide(this.options.hidden),
         // Every working directory hidden, then this environment's own put back.
         "--tmpfs", this.options.workdirs,

@@ -18,6 +18,8 @@ export interface StepIsolationSettings {
 }
 
 export interface SandboxNeeds {
+  /** The operator config's directory (relative script paths resolve against it): steps read it, never write it. */
+  readonly configDir: string;
   /** Whether any template has a `run` step (setup or teardown): without, no isolation is needed to start. */
   readonly hasRunSteps: boolean;
   /** Absolute paths of the app's secret files and directories (key file, `.env`, data directory). */
@@ -72,7 +74,7 @@ export async function openStepSandbox(settings: StepIsolationSettings, needs: Sa
   const problem = await bwrapProblem();
   if (problem === undefined) {
     needs.log.info({ isolation: "bwrap" }, "steps run under bubblewrap, without network");
-    return { mode: "bwrap", sandbox: new BwrapSandbox({ workdirs: settings.workdirs, hidden: needs.hidden, limits: settings.limits }) };
+    return { mode: "bwrap", sandbox: new BwrapSandbox({ workdirs: settings.workdirs, configDir: needs.configDir, hidden: needs.hidden, limits: settings.limits }) };
   }
   if (needs.hasRunSteps) throw new EnvError([`EPHEMERA_STEP_ISOLATION=auto cannot isolate run steps here (not root, and bubblewrap: ${problem}): ${HOW_TO_ENABLE}`]);
   return { mode: "off", sandbox: undefined };

@@ -31,7 +31,7 @@ if (params.mode === "uid") {
   sandbox = new UidSandbox({ workdirs: params.workdirs, leases: new UidLeases(params.leaseDir, params.uidRange, params.workdirs), limits, cgroups: true });
 } else {
   const settings = { isolation: "auto" as const, uidRange: params.uidRange, workdirs: params.workdirs, limits };
-  sandbox = (await openStepSandbox(settings, { hasRunSteps: true, hidden: params.hidden, blocked: [], appPort: 1, log, uidLeaseDir: params.leaseDir })).sandbox;
+  sandbox = (await openStepSandbox(settings, { configDir: params.configDir, hasRunSteps: true, hidden: params.hidden, blocked: [], appPort: 1, log, uidLeaseDir: params.leaseDir })).sandbox;
 }
 process.stdout.write(`mode=${sandbox?.mode ?? "off"}\n`);
 const ctx = {
