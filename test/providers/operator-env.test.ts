@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseOperatorConfig } from "../../src/config/operator-config.js";
-import { StepFailedError, type StepContext, type StepSpec } from "../../src/providers/provider.js";
+import { StepFailedError, type StepSpec } from "../../src/providers/provider.js";
 import { RunProvider } from "../../src/providers/run-provider.js";
+import { stepContext } from "./sandbox/sandbox-fixtures.js";
 
 /**
  * Operator secrets reach a `run` step as `${VAR}` references to the server's
@@ -24,19 +25,7 @@ afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-const context: StepContext = {
-  repo: "octo/app",
-  repoId: 4242,
-  pr: 42,
-  sha: "c0ffee".padEnd(40, "0"),
-  ref: "feature",
-  expiresAt: "2030-01-01T00:00:00.000Z",
-  phase: "setup",
-  outputs: {},
-  secrets: {},
-  signal: new AbortController().signal,
-  log: { info: () => undefined, warn: () => undefined },
-};
+const context = stepContext({ repoId: 4242, pr: 42 });
 
 function step(run: string, env: Record<string, string>): StepSpec {
   return { name: "deploy", run, env };
