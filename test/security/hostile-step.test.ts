@@ -28,7 +28,9 @@ import { deliver } from "../helpers/webhooks.js";
 
 const run = promisify(execFile);
 const credentials = testAppCredentials();
-const scenario = (pr: number): PrScenario => ({ repoId: 6601, owner: "octo", name: "shop", installationId: 66, pr });
+/** Each test has a repository of its own: no environment of one test is in another's way. */
+const REPOS = { sqlite: 6601, redis: 6602, bwrap: 6603, refused: 6604 } as const;
+const scenario = (repoId: number, pr: number): PrScenario => ({ repoId, owner: "octo", name: `shop-${repoId}`, installationId: 66, pr });
 const POSTGRES_PORT = 5432;
 /** An unprivileged user for the app: nobody, whom nothing on the machine trusts. */
 const NOBODY = { uid: 65534, gid: 65534 };
@@ -115,7 +117,7 @@ describe("a hostile PR", () => {
 
   beforeAll(async () => {
     gh = await startFakeGitHub({ appId: credentials.APP_ID, privateKeyPem: credentials.PRIVATE_KEY });
-    gh.addRepo({ id: 6601, owner: "octo", name: "shop", installationId: 66 });
+    for (const id of Object.values(REPOS)) gh.addRepo({ id, owner: "octo", name: `shop-${id}`, installationId: 66 });
     redis = await startPrivateRedis();
   });
   afterAll(async () => {
@@ -123,10 +125,10 @@ describe("a hostile PR", () => {
     await gh?.close();
   });
 
-  async function open(app: AppProcess, pr: number): Promise<void> {
+  async function open(app: AppProcess, repoId: number, pr: number): Promise<void> {
     const sha = String(pr).repeat(40);
-    gh.setPull("octo/shop", { number: pr, head: { sha, ref: `feature-${pr}` } });
-    const response = await deliver(app.url("/api/github/webhooks"), "pull_request", pullRequestEvent(scenario(pr), "opened", { sha, at: new Date() }), {
+    gh.setPull(`octo/shop-${repoId}`, { number: pr, head: { sha, ref: `feature-${pr}` } });
+    const response = await deliver(app.url("/api/github/webhooks"), "pull_request", pullRequestEvent(scenario(repoId, pr), "opened", { sha, at: new Date() }), {
       secret: credentials.WEBHOOK_SECRET,
     });
     expect(response.status, app.output()).toBe(200);
@@ -138,15 +140,15 @@ describe("a hostile PR", () => {
    * attacks achieved, once its environment is ready; `whileVictimRuns` runs
    * before the victim is let go.
    */
-  async function attack(layout: Layout, app: AppProcess, whileVictimRuns: () => Promise<void> = async () => {}): Promise<Results> {
+  async function attack(repoId: number, layout: Layout, app: AppProcess, whileVictimRuns: () => Promise<void> = async () => {}): Promise<Results> {
     const workdirs = join(layout.dir, "workdirs");
-    await open(app, 1);
-    const victimPaths = join(workdirOf(workdirs, { repoId: 6601, pr: 1 }), "paths");
+    await open(app, repoId, 1);
+    const victimPaths = join(workdirOf(workdirs, { repoId, pr: 1 }), "paths");
     await waitFor(() => existsSync(victimPaths), () => app.output());
     writeFileSync(join(layout.dir, "victim-paths"), readFileSync(victimPaths), { mode: 0o644 });
-    await open(app, 2);
-    const results = await resultsIn(workdirOf(workdirs, { repoId: 6601, pr: 2 }), app);
-    await waitFor(() => gh.deploymentsOf("octo/shop", "preview/pr-2").at(-1)?.statuses.at(-1)?.state === "success", () => app.output());
+    await open(app, repoId, 2);
+    const results = await resultsIn(workdirOf(workdirs, { repoId, pr: 2 }), app);
+    await waitFor(() => gh.deploymentsOf(`octo/shop-${repoId}`, "preview/pr-2").at(-1)?.statuses.at(-1)?.state === "success", () => app.output());
     expect((await fetch(app.url("/healthz"))).status).toBe(200);
     expect(app.child.exitCode).toBeNull();
     await whileVictimRuns();
@@ -184,7 +186,7 @@ describe("a hostile PR", () => {
     const app = await spawnApp({ env: layout.env, cwd: layout.dir });
     try {
       let unconfined: Results = {};
-      const results = await attack(layout, app, async () => {
+      const results = await attack(store === "redis" ? REPOS.redis : REPOS.sqlite, layout, app, async () => {
         unconfined = await control(layout);
       });
       console.log(`as root, ${store ?? "sqlite"} store:`, JSON.stringify(results));
@@ -212,7 +214,7 @@ describe("a hostile PR", () => {
         expect(app.output()).toMatch(/^ephemera: EPHEMERA_STEP_ISOLATION=auto cannot isolate run steps here: .*bubblewrap/);
         return;
       }
-      const results = await attack(layout, app);
+      const results = await attack(REPOS.bwrap, layout, app);
       console.log("as nobody, under bubblewrap:", JSON.stringify(results));
       expectEveryAttackFailed(results);
     } finally {
