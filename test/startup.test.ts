@@ -48,14 +48,16 @@ describe("secret files other users can read", () => {
   });
 
   it("a .env in the working directory at mode 0644: exits 1 before reading it, naming it and the chmod to run", async () => {
+    let dotEnvFile = "";
     const { code, stdout, stderr } = await runMainToExit({}, (cwd) => {
+      dotEnvFile = join(cwd, ".env");
       const dotEnv = Object.entries(credentials).map(([name, value]) => `${name}="${value.replaceAll("\n", "\\n")}"`);
-      writeFileSync(join(cwd, ".env"), `${dotEnv.join("\n")}\n`, { mode: 0o644 });
+      writeFileSync(dotEnvFile, `${dotEnv.join("\n")}\n`, { mode: 0o644 });
     });
     expect(code).toBe(1);
     expect(stdout).toBe("");
     expect(stderr.trimEnd().split("\n")).toHaveLength(1);
-    expect(stderr).toMatch(/^ephemera: \.env: \.env can be read by other users \(mode 0644\): run `chmod 600 \.env`$/m);
+    expect(stderr.trimEnd()).toBe(`ephemera: the .env file ${dotEnvFile} can be read by other users (mode 0644): run \`chmod 600 ${dotEnvFile}\``);
   });
 });
 

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { EnvError } from "./env.js";
 
 /** Bits that let anyone but the owner read or change a file. */
@@ -25,6 +26,6 @@ export function assertPrivateFile(path: string, label: string): void {
  */
 export function loadDotEnv(path = ".env"): void {
   if (!existsSync(path)) return;
-  assertPrivateFile(path, ".env:");
+  assertPrivateFile(resolve(path), "the .env file");
   process.loadEnvFile(path);
 }
