@@ -48,7 +48,7 @@ function durationVariable(fallback: string) {
     });
 }
 
-/** `2000000000-2000065535`: the uids steps run as, as root. Never 0, never a real account's (keep it above 65535). */
+/** `2000000000-2000065535`: the uids steps run as, as root. Never a real account's (above 65535), and a signed 32-bit number, as Node's spawn takes. */
 const uidRange = z
   .string()
   .default("2000000000-2000065535")
@@ -56,8 +56,8 @@ const uidRange = z
     const match = /^(\d{1,10})-(\d{1,10})$/.exec(value);
     const first = Number(match?.[1]);
     const last = Number(match?.[2]);
-    if (!match || first < 65536 || last < first || last > 4294967294) {
-      context.addIssue({ code: "custom", message: "must be first-last, both above 65535 and below 4294967295 (e.g. 2000000000-2000065535)" });
+    if (!match || first < 65536 || last < first || last > 2147483647) {
+      context.addIssue({ code: "custom", message: "must be first-last, both above 65535 and at most 2147483647 (e.g. 2000000000-2000065535)" });
       return z.NEVER;
     }
     return { first, last };

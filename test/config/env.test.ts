@@ -30,6 +30,19 @@ describe("readEnv", () => {
     });
   });
 
+  it("isolates steps by default, with the documented limits, and reads the step settings", () => {
+    expect(readEnv({ ...minimal, PRIVATE_KEY: undefined, PRIVATE_KEY_PATH: "/srv/app.pem" }).steps).toEqual({
+      isolation: "auto",
+      uidRange: { first: 2_000_000_000, last: 2_000_065_535 },
+      workdirs: "./workdirs",
+      maxProcesses: 512,
+      memoryBytes: 2 * 1024 ** 3,
+      secretFiles: ["/srv/app.pem", ".env"],
+    });
+    const env = readEnv({ ...minimal, EPHEMERA_STEP_ISOLATION: "off", EPHEMERA_STEP_UID_RANGE: "3000000-3000009", EPHEMERA_STEP_MEMORY: "512m", EPHEMERA_STEP_MAX_PROCESSES: "64" });
+    expect(env.steps).toMatchObject({ isolation: "off", uidRange: { first: 3_000_000, last: 3_000_009 }, memoryBytes: 512 * 1024 ** 2, maxProcesses: 64 });
+  });
+
   it("treats an empty value as unset, as a copied .env.example leaves them", () => {
     const env = readEnv({ ...minimal, PORT: "", REDIS_URL: "", LOG_FORMAT: "", GHE_HOST: " " });
     expect(env.port).toBe(3000);
@@ -52,6 +65,11 @@ describe("readEnv", () => {
     [{ EPHEMERA_POSTGRES_PREFIX: "Eph-" }, /^EPHEMERA_POSTGRES_PREFIX must be lower-case letters/],
     [{ EPHEMERA_POSTGRES_PREFIX: "eph" }, /^EPHEMERA_POSTGRES_PREFIX must be lower-case letters/],
     [{ EPHEMERA_ADMIN_TOKEN: "short" }, /^EPHEMERA_ADMIN_TOKEN must be at least 16/],
+    [{ EPHEMERA_STEP_ISOLATION: "none" }, /^EPHEMERA_STEP_ISOLATION must be auto or off/],
+    [{ EPHEMERA_STEP_UID_RANGE: "1000-2000" }, /^EPHEMERA_STEP_UID_RANGE must be first-last, both above 65535/],
+    [{ EPHEMERA_STEP_UID_RANGE: "2000000000-3000000000" }, /^EPHEMERA_STEP_UID_RANGE must be first-last/],
+    [{ EPHEMERA_STEP_MAX_PROCESSES: "8" }, /^EPHEMERA_STEP_MAX_PROCESSES must be a whole number of at least 16/],
+    [{ EPHEMERA_STEP_MEMORY: "10m" }, /^EPHEMERA_STEP_MEMORY must be a size of at least 64m/],
   ])("names the variable and the problem: %j", (override, expected) => {
     const problems = problemsOf({ ...minimal, ...override });
     expect(problems).toHaveLength(1);

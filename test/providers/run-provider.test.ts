@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StepAbortedError, StepFailedError, type StepContext, type StepSpec } from "../../src/providers/provider.js";
 import { parseOutputFile } from "../../src/providers/output-file.js";
 import { RunProvider, type RunProviderOptions } from "../../src/providers/run-provider.js";
+import { stepContext } from "./sandbox/sandbox-fixtures.js";
 
 let cwd: string;
 
@@ -18,22 +19,7 @@ afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-function context(overrides: Partial<StepContext> = {}): StepContext {
-  return {
-    repo: "octo/app",
-    repoId: 4242,
-    pr: 42,
-    sha: "c0ffee".padEnd(40, "0"),
-    ref: "feature/login",
-    expiresAt: "2030-01-01T00:00:00.000Z",
-    phase: "setup",
-    outputs: {},
-    secrets: {},
-    signal: new AbortController().signal,
-    log: { info: () => undefined, warn: () => undefined },
-    ...overrides,
-  };
-}
+const context = (overrides: Partial<StepContext> = {}): StepContext => stepContext({ repoId: 4242, pr: 42 }, overrides);
 
 function provider(options: Partial<RunProviderOptions> = {}): RunProvider {
   return new RunProvider({ cwd, killGraceMs: 1000, ...options });

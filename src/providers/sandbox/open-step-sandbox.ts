@@ -5,6 +5,7 @@ import { FirewallError, installStepFirewall, type BlockedEndpoint } from "./step
 import type { IsolationMode, StepSandbox } from "./step-sandbox.js";
 import { UidLeases, type UidRange } from "./uid-leases.js";
 import { UidSandbox } from "./uid-sandbox.js";
+import { closedAncestor } from "./traversable.js";
 
 /** Where step uids are leased: host-wide, root-only, emptied by a reboot (which ends every step too). */
 export const UID_LEASE_DIR = "/run/ephemera/step-uids";
@@ -56,6 +57,15 @@ export async function openStepSandbox(settings: StepIsolationSettings, needs: Sa
   }
   const isRoot = needs.isRoot ?? process.getuid?.() === 0;
   if (isRoot) {
+    const closed = closedAncestor(settings.workdirs);
+    // Without a run step nothing would ever enter them.
+    if (closed !== undefined && needs.hasRunSteps) {
+      throw new EnvError([`EPHEMERA_WORKDIRS (${settings.workdirs}) is under ${closed}, which the step uids cannot enter: pick a place whose parent directories others may traverse (o+x), e.g. /var/lib/ephemera-workdirs`]);
+    }
+    const closedConfig = closedAncestor(`${needs.configDir}/.`);
+    if (closedConfig !== undefined && needs.hasRunSteps) {
+      needs.log.warn({ directory: closedConfig }, "step uids cannot enter the operator config's directory: run steps will not find scripts named relative to it");
+    }
     try {
       const chain = await installStepFirewall({ uids: settings.uidRange, endpoints: needs.blocked, appPort: needs.appPort });
       needs.log.info({ isolation: "uid", chain }, "steps run as a uid of their environment's own, behind the step firewall");

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 
-/** A command's first word when it is a relative path (`./deploy.sh`, `../bin/x`), up to a space or shell syntax. */
-const RELATIVE_FIRST_WORD = /^(\.{1,2}\/[^\s;&|<>()$`"'\\]*)/;
+/** A command's first word when it is a plain relative path (`./deploy.sh`, `../bin/x`), ending at a space or a shell operator. */
+const RELATIVE_FIRST_WORD = /^(\.{1,2}\/[^\s;&|<>()$`"'\\]*)(?=$|[\s;&|<>()])/;
 
 /**
  * Steps run in their environment's working directory, but a script the

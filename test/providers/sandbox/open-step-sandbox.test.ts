@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EnvError } from "../../../src/config/env.js";
@@ -56,6 +57,16 @@ describe("openStepSandbox", () => {
   it("refuses to start as root without nftables", async () => {
     process.env.PATH = join(root.dir, "no-tools-here");
     await expect(openStepSandbox(settings("auto"), needs({ isRoot: true }))).rejects.toThrow(/nftables .*EPHEMERA_STEP_ISOLATION=off/);
+  });
+
+  it("refuses, as root, working directories the step uids could not enter", async () => {
+    const closed = join(root.dir, "closed");
+    mkdirSync(closed, { mode: 0o700 });
+    const opening = openStepSandbox({ ...settings("auto"), workdirs: join(closed, "workdirs") }, needs({ isRoot: true }));
+    await expect(opening).rejects.toThrow(`EPHEMERA_WORKDIRS (${join(closed, "workdirs")}) is under ${closed}, which the step uids cannot enter`);
+    // Nothing would enter them without a run step.
+    const unused = await openStepSandbox({ ...settings("auto"), workdirs: join(closed, "workdirs") }, needs({ isRoot: true, hasRunSteps: false }));
+    expect(unused.mode).toBe("uid");
   });
 
   it("picks bubblewrap when not root, and a uid per environment as root", async () => {

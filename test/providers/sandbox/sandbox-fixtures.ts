@@ -13,7 +13,7 @@ export function sandboxRoot(): { dir: string; dispose(): void } {
 
 /** A range of its own per test file, so parallel runs never share a uid through different lease directories. */
 export function testUidRange(): UidRange {
-  const first = 2_100_000_000 + Math.floor(Math.random() * 1_000_000) * 100;
+  const first = 2_100_000_000 + Math.floor(Math.random() * 400_000) * 100;
   return { first, last: first + 99 };
 }
 
@@ -59,3 +59,11 @@ export function pidsOfUid(uid: number): number[] {
     })
     .map(Number);
 }
+
+/**
+ * A step that leaves a daemon in a session of its own and reports the
+ * daemon's pid as output `pid` (the pid it wrote itself: `setsid` may fork,
+ * so `$!` can be a parent that already exited).
+ */
+export const DAEMON_STEP = `setsid sh -c 'echo $$ > daemon.pid; exec sleep 1000' > /dev/null 2>&1 < /dev/null &
+while [ ! -s daemon.pid ]; do sleep 0.05; done; echo "pid=$(cat daemon.pid)" >> "$EPHEMERA_OUTPUT"; rm daemon.pid`;

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RunProvider } from "../../../src/providers/run-provider.js";
 import { UidLeases, type UidRange } from "../../../src/providers/sandbox/uid-leases.js";
 import { UidSandbox } from "../../../src/providers/sandbox/uid-sandbox.js";
-import { isRunning, pidsOfUid, runStep, sandboxRoot, stepContext, testUidRange } from "./sandbox-fixtures.js";
+import { DAEMON_STEP, isRunning, pidsOfUid, runStep, sandboxRoot, stepContext, testUidRange } from "./sandbox-fixtures.js";
 
 /** As root (CI's case): each environment's steps run as a uid of their own. */
 
@@ -78,7 +78,7 @@ describe("UidSandbox", () => {
 
   it("lets a setsid daemon outlive its step, and kills it, its uid's last process, at teardown", async () => {
     const { run } = provider();
-    const { outputs } = await run.create(runStep(`setsid sleep 1000 >/dev/null 2>&1 < /dev/null & echo "pid=$!" >> "$EPHEMERA_OUTPUT"; echo "uid=$(id -u)" >> "$EPHEMERA_OUTPUT"`), stepContext(A));
+    const { outputs } = await run.create(runStep(`${DAEMON_STEP}; echo "uid=$(id -u)" >> "$EPHEMERA_OUTPUT"`), stepContext(A));
     const pid = Number(outputs.pid);
     expect(isRunning(pid)).toBe(true);
     await run.destroy(runStep("true"), stepContext(A));
@@ -91,7 +91,7 @@ describe("UidSandbox", () => {
     const leases = new UidLeases(join(root.dir, "leases"), { first: range.first, last: range.first }, workdirs);
     const sandbox = new UidSandbox({ workdirs, leases, limits: { maxProcesses: 64, memoryBytes: 256 * 1024 ** 2 }, cgroups: true });
     const run = new RunProvider({ cwd: configDir, sandbox, killGraceMs: 500 });
-    const { outputs } = await run.create(runStep(`setsid sleep 1000 >/dev/null 2>&1 < /dev/null & echo "pid=$!" >> "$EPHEMERA_OUTPUT"`), stepContext(A));
+    const { outputs } = await run.create(runStep(DAEMON_STEP), stepContext(A));
     // A crash forgot the lease, not the process.
     await leases.free(range.first);
     await run.create(runStep("true"), stepContext(B));
