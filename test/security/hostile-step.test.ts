@@ -55,8 +55,8 @@ interface Layout {
  * environment, as a service manager would put it, so /proc has it to find.
  */
 async function quickStartLayout(gh: FakeGitHub, options: { redisUrl?: string; owner?: typeof NOBODY }): Promise<Layout> {
-  // Not under /tmp: bubblewrap gives each step a /tmp of its own, which would hide the config directory.
-  const dir = mkdtempSync(join("/var/tmp", "ephemera-hostile-"));
+  const dir = mkdtempSync(join(tmpdir(), "ephemera-hostile-"));
+  layoutDirs.push(dir);
   chmodSync(dir, 0o755);
   const port = await freePort();
   const dotEnv = [
@@ -91,6 +91,9 @@ async function quickStartLayout(gh: FakeGitHub, options: { redisUrl?: string; ow
   return { dir, port, env: { WEBHOOK_SECRET: credentials.WEBHOOK_SECRET, HOME: dir, PORT: String(port) } };
 }
 
+/** Removed after the tests, also those whose app never started. */
+const layoutDirs: string[] = [];
+
 type Results = Record<string, { got: "ok" | "blocked"; detail: string }>;
 
 function parseResults(text: string): Results {
@@ -123,6 +126,7 @@ describe("a hostile PR", () => {
   afterAll(async () => {
     await redis?.stop();
     await gh?.close();
+    for (const dir of layoutDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   async function open(app: AppProcess, repoId: number, pr: number): Promise<void> {
