@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
 import { readEnv } from "./config/env.js";
+import { loadDotEnv } from "./config/private-file.js";
 import { createLogger } from "./log.js";
 import { configProblem } from "./runtime.js";
 import { startEphemera } from "./start.js";
@@ -11,11 +11,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-// A .env file helps local runs; variables already set in the environment win over it.
-if (existsSync(".env")) process.loadEnvFile(".env");
+// Everything the app creates (the store, its journal, temp files) is its own alone: a step runs as another user.
+process.umask(0o077);
 
 let env;
 try {
+  // A .env file helps local runs; variables already set in the environment win over it.
+  loadDotEnv();
   env = readEnv(process.env);
 } catch (error) {
   fail(configProblem(error) ?? String(error));

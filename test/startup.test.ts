@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { testAppCredentials } from "./helpers/app-credentials.js";
@@ -8,6 +10,7 @@ import { deliver, examplePayload } from "./helpers/webhooks.js";
 
 /** GitHub is a closed loopback port: nothing here may reach the network, and refusals come fast. */
 const credentials = { ...testAppCredentials(), GHE_HOST: "127.0.0.1:1", GHE_PROTOCOL: "http" };
+const PRIVATE_KEY_PEM = credentials.PRIVATE_KEY;
 
 describe("start-up configuration errors", () => {
   it.each([
@@ -21,6 +24,40 @@ describe("start-up configuration errors", () => {
     expect(stdout).toBe("");
     expect(stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(stderr).toMatch(expected);
+  });
+});
+
+describe("secret files other users can read", () => {
+  const { PRIVATE_KEY, ...withoutKey } = credentials;
+
+  it.each([
+    ["0644", 0o644],
+    ["0640", 0o640],
+  ])("the PRIVATE_KEY_PATH file at mode %s: exits 1 with one line naming it and the chmod to run", async (_, mode) => {
+    let keyFile = "";
+    const { code, stdout, stderr } = await runMainToExit({ ...withoutKey, PRIVATE_KEY_PATH: "app.pem" }, (cwd) => {
+      keyFile = join(cwd, "app.pem");
+      writeFileSync(keyFile, PRIVATE_KEY, { mode });
+    });
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(stderr.trimEnd()).toBe(
+      `ephemera: PRIVATE_KEY_PATH ${keyFile} can be read by other users (mode 0${mode.toString(8)}): run \`chmod 600 ${keyFile}\``,
+    );
+  });
+
+  it("a .env in the working directory at mode 0644: exits 1 before reading it, naming it and the chmod to run", async () => {
+    let dotEnvFile = "";
+    const { code, stdout, stderr } = await runMainToExit({}, (cwd) => {
+      dotEnvFile = join(cwd, ".env");
+      const dotEnv = Object.entries(credentials).map(([name, value]) => `${name}="${value.replaceAll("\n", "\\n")}"`);
+      writeFileSync(dotEnvFile, `${dotEnv.join("\n")}\n`, { mode: 0o644 });
+    });
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(stderr.trimEnd()).toBe(`ephemera: the .env file ${dotEnvFile} can be read by other users (mode 0644): run \`chmod 600 ${dotEnvFile}\``);
   });
 });
 
@@ -47,6 +84,27 @@ describe("a running app", () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ status: "ready", store: "sqlite" });
       expect(readFileSync(`${app.cwd}/data/ephemera.sqlite`).length).toBeGreaterThan(0);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it("with the quick-start layout (.env and key file at 0600): starts, and keeps its data dir 0700 and every store file 0600", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "ephemera-app-"));
+    writeFileSync(join(cwd, "app.pem"), PRIVATE_KEY_PEM, { mode: 0o600 });
+    writeFileSync(join(cwd, ".env"), `APP_ID=${credentials.APP_ID}\nWEBHOOK_SECRET=${credentials.WEBHOOK_SECRET}\nPRIVATE_KEY_PATH=app.pem\n`, { mode: 0o600 });
+    const { APP_ID: _id, WEBHOOK_SECRET: _secret, PRIVATE_KEY: _key, ...rest } = credentials;
+    const app = await spawnApp({ env: rest, cwd });
+    try {
+      expect((await fetch(app.url("/readyz"))).status).toBe(200);
+      // A signed delivery makes the store write (and so create its journal).
+      const payload = { ...examplePayload("pull_request", "opened"), installation: { id: 7, node_id: "MDIz" } };
+      expect((await deliver(app.url("/api/github/webhooks"), "pull_request", payload, { secret: credentials.WEBHOOK_SECRET })).status).toBe(200);
+      const dataDir = join(cwd, "data");
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      const files = readdirSync(dataDir);
+      expect(files).toEqual(expect.arrayContaining(["ephemera.sqlite", "ephemera.sqlite-wal", "ephemera.sqlite-shm"]));
+      for (const file of files) expect([file, statSync(join(dataDir, file)).mode & 0o777]).toEqual([file, 0o600]);
     } finally {
       await app.dispose();
     }

@@ -1,10 +1,17 @@
-import { existsSync } from "node:fs";
+import { configProblem } from "../runtime.js";
+import { loadDotEnv } from "../config/private-file.js";
 import { runCli } from "./run-cli.js";
 
 /** `npx ephemera …`: the process entry (see run-cli.ts for the commands). */
 
-// As for the server: a .env file helps, and variables already set in the environment win over it.
-if (existsSync(".env")) process.loadEnvFile(".env");
+// As for the server: the store's files are the operator's alone, and a .env file helps unless others can read it.
+process.umask(0o077);
+try {
+  loadDotEnv();
+} catch (error) {
+  process.stderr.write(`ephemera: ${configProblem(error) ?? String(error)}\n`);
+  process.exit(1);
+}
 
 // The first Ctrl-C stops the steps this process runs (another worker resumes them); a second one quits at once.
 const interrupted = new AbortController();

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { ConfigError, validate } from "./config-error.js";
+import { unsetReferenceProblems } from "./env-references.js";
 import { nameField, strictObject } from "./fields.js";
 import { operatorPolicySchema } from "./policy.js";
 import { templateSchema } from "./template-schema.js";
@@ -37,8 +38,12 @@ const operatorConfigSchema = strictObject({
 });
 export type OperatorConfig = z.output<typeof operatorConfigSchema>;
 
-/** Parse the text of an operator config; `sourceName` names it in errors. Throws `ConfigError`. */
-export function parseOperatorConfig(text: string, sourceName: string): OperatorConfig {
+/**
+ * Parse the text of an operator config; `sourceName` names it in errors.
+ * With `variables` (the server's environment), every `${VAR}` a step's `env:`
+ * refers to must be set there. Throws `ConfigError`.
+ */
+export function parseOperatorConfig(text: string, sourceName: string, variables?: Readonly<Record<string, string | undefined>>): OperatorConfig {
   // Merge keys (`<<: *base`) let templates share settings.
   const document = parseDocument(text, { merge: true });
   if (document.errors.length > 0) {
@@ -48,6 +53,8 @@ export function parseOperatorConfig(text: string, sourceName: string): OperatorC
   // An empty file (or only comments) is null: all defaults.
   const result = validate(operatorConfigSchema, document.toJS() ?? {});
   if (!result.ok) throw new ConfigError(sourceName, result.errors);
+  const unset = variables === undefined ? [] : unsetReferenceProblems(result.value.templates, variables);
+  if (unset.length > 0) throw new ConfigError(sourceName, unset);
   return result.value;
 }
 
@@ -64,9 +71,13 @@ export function builtInOperatorConfig(): OperatorConfig {
 /**
  * Read and parse the operator config at `path`. A missing file is an error
  * when `required` (the operator named it); otherwise it means the built-in
- * configuration.
+ * configuration. `${VAR}` references are checked against `variables`
+ * (default: this process's environment, which the steps' values come from).
  */
-export async function loadOperatorConfig(path: string, { required }: { required: boolean }): Promise<OperatorConfig> {
+export async function loadOperatorConfig(
+  path: string,
+  { required, variables = process.env }: { required: boolean; variables?: Readonly<Record<string, string | undefined>> },
+): Promise<OperatorConfig> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -74,7 +85,7 @@ export async function loadOperatorConfig(path: string, { required }: { required:
     if (isNotFound(error) && !required) return builtInOperatorConfig();
     throw new ConfigError(path, [isNotFound(error) ? "file not found" : `cannot be read (${errorCode(error)})`]);
   }
-  return parseOperatorConfig(text, path);
+  return parseOperatorConfig(text, path, variables);
 }
 
 function firstLine(message: string): string {

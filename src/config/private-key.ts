@@ -1,11 +1,14 @@
 import { createPrivateKey } from "node:crypto";
+import { resolve } from "node:path";
 import { getPrivateKey } from "@probot/get-private-key";
 import { EnvError, type AppEnv } from "./env.js";
+import { assertPrivateFile } from "./private-file.js";
 
 /**
  * Reads the App's private key the way Probot does (PEM, `\n`-escaped PEM,
  * base64, or a file) and checks that it parses, so a bad key stops start-up
- * with one line instead of failing on the first GitHub call.
+ * with one line instead of failing on the first GitHub call. A key file that
+ * other users can read stops it too.
  */
 export function loadPrivateKey(source: AppEnv["privateKey"], cwd = process.cwd()): string {
   const variable = "pem" in source ? "PRIVATE_KEY" : "PRIVATE_KEY_PATH";
@@ -22,6 +25,7 @@ export function loadPrivateKey(source: AppEnv["privateKey"], cwd = process.cwd()
         : `PRIVATE_KEY_PATH: no file at ${source.path}`,
     ]);
   }
+  if ("path" in source) assertPrivateFile(resolve(cwd, source.path), "PRIVATE_KEY_PATH");
   try {
     createPrivateKey(pem ?? "");
   } catch {

@@ -25,8 +25,7 @@ export class OutputTail {
   }
 
   text(): string {
-    let text = this.buffer.toString("utf8");
-    for (const secret of this.secrets) text = text.replaceAll(secret, MASK);
+    const text = maskSecrets(this.buffer.toString("utf8"), this.secrets);
     if (!this.truncated) return text;
     const cut = Math.max(0, ...this.secrets.map((secret) => endOverlap(secret, text)));
     return `[…]${text.slice(cut)}`;
@@ -41,10 +40,22 @@ function endOverlap(secret: string, text: string): number {
   return 0;
 }
 
-/** Longest first: a secret that contains another (a URL with its password) is hidden whole. */
-export function secretValues(secrets: OutputsByStep): string[] {
+/** `text` with every one of `secrets` (as `secretValues` orders them) replaced by `***`. */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let masked = text;
+  for (const secret of secrets) masked = masked.replaceAll(secret, MASK);
+  return masked;
+}
+
+/**
+ * The values to mask: the provider secrets of earlier steps and `more` (the
+ * step's own secret variables). Longest first: a secret that contains
+ * another (a URL with its password) is hidden whole.
+ */
+export function secretValues(secrets: OutputsByStep, more: readonly string[] = []): string[] {
   return Object.values(secrets)
     .flatMap((values) => Object.values(values))
+    .concat(more)
     .filter((value) => value !== "")
     .sort((a, b) => b.length - a.length);
 }

@@ -12,7 +12,8 @@ import {
   type StepSpec,
 } from "./provider.js";
 import { parseOutputFile } from "./output-file.js";
-import { OutputTail, secretValues } from "./output-tail.js";
+import { resolveOperatorEnv } from "./operator-env.js";
+import { maskSecrets, OutputTail, secretValues } from "./output-tail.js";
 import { OutputFileError, readStepOutputFile } from "./sandbox/output-file-read.js";
 import { resolveScriptPath } from "./sandbox/script-path.js";
 import type { StepLaunch, StepSandbox } from "./sandbox/step-sandbox.js";
@@ -48,7 +49,7 @@ export interface RunProviderOptions {
   readonly cwd: string;
   /** Confines every step; without one, steps run as the app (`EPHEMERA_STEP_ISOLATION=off`). */
   readonly sandbox?: StepSandbox | undefined;
-  /** Where the allow-listed variables are read from; default `process.env`. */
+  /** Where the allow-listed variables and `${VAR}` references are read from; default `process.env`. */
   readonly parentEnv?: NodeJS.ProcessEnv;
   /** How much of the end of a step's output is kept for the PR; default 8 KiB. */
   readonly outputTailBytes?: number;
@@ -70,16 +71,20 @@ export class RunProvider implements Provider {
     if (step.run === undefined) throw new StepFailedError({ step: step.name, reason: "has no `run` command", terminal: true });
     const timeoutMs = step.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     throwIfAborted(step, ctx.signal);
+    const parentEnv = this.options.parentEnv ?? process.env;
+    const operatorEnv = resolveOperatorEnv(step, parentEnv);
+    // Masked once, here, so the error, the PR, the log and the store only ever see `***`.
+    const secrets = secretValues(ctx.secrets, operatorEnv.masked);
     const { sandbox, cwd } = this.options;
     const launch = sandbox ? await sandbox.prepare({ repoId: ctx.repoId, pr: ctx.pr }) : await unconfinedLaunch(cwd);
     try {
-      const tail = new OutputTail(this.options.outputTailBytes ?? 8192, secretValues(ctx.secrets));
+      const tail = new OutputTail(this.options.outputTailBytes ?? 8192, secrets);
       ctx.log.info({ step: step.name, phase: ctx.phase }, "running step command");
       const end = await runInOwnGroup({
         step,
         command: resolveScriptPath(step.run, cwd),
         launch,
-        env: stepEnvironment(step, ctx, this.options.parentEnv ?? process.env, launch.variables),
+        env: stepEnvironment(operatorEnv.variables, ctx, parentEnv, launch.variables),
         timeoutMs,
         graceMs: this.options.killGraceMs ?? 5000,
         signal: ctx.signal,
@@ -91,7 +96,7 @@ export class RunProvider implements Provider {
       if (end.kind === "timeout") throw failure(`timed out after ${formatDuration(timeoutMs)}`);
       if (end.signal !== null) throw failure(`was killed by ${end.signal}`);
       if (end.code !== 0) throw failure(`exited with code ${end.code}`, end.code ?? undefined);
-      return { outputs: await readOutputs(step, launch), secrets: {} };
+      return { outputs: await readOutputs(step, launch, secrets), secrets: {} };
     } finally {
       await launch.finish();
     }
@@ -108,13 +113,13 @@ function outputVariable(step: string, output: string): string {
   return `EPHEMERA_OUT_${step}_${output}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
 }
 
-function stepEnvironment(step: StepSpec, ctx: StepContext, parentEnv: NodeJS.ProcessEnv, launchVariables: Readonly<Record<string, string>>) {
+function stepEnvironment(operatorVariables: Record<string, string>, ctx: StepContext, parentEnv: NodeJS.ProcessEnv, launchVariables: Readonly<Record<string, string>>) {
   const env: Record<string, string> = {};
   for (const name of INHERITED_VARIABLES) {
     const value = parentEnv[name];
     if (value !== undefined) env[name] = value;
   }
-  Object.assign(env, step.env);
+  Object.assign(env, operatorVariables);
   for (const byStep of [ctx.outputs, ctx.secrets]) {
     for (const [stepName, values] of Object.entries(byStep)) {
       for (const [name, value] of Object.entries(values)) env[outputVariable(stepName, name)] = value;
@@ -221,7 +226,8 @@ function startWatchdog(argv: readonly string[] | undefined): ChildProcess | unde
   return watchdog;
 }
 
-async function readOutputs(step: StepSpec, launch: StepLaunch): Promise<Record<string, string>> {
+/** Outputs end up on the PR and in the store: a secret a script wrote into one is masked there too. */
+async function readOutputs(step: StepSpec, launch: StepLaunch, secrets: readonly string[]): Promise<Record<string, string>> {
   const outputFile = launch.variables.EPHEMERA_OUTPUT ?? "";
   // The script succeeded and will write the same thing again: retrying cannot help.
   const unusable = (reason: string, cause?: unknown) => new StepFailedError({ step: step.name, reason, terminal: true, cause });
@@ -233,7 +239,7 @@ async function readOutputs(step: StepSpec, launch: StepLaunch): Promise<Record<s
     throw error;
   }
   try {
-    return parseOutputFile(text);
+    return Object.fromEntries(Object.entries(parseOutputFile(text)).map(([name, value]) => [name, maskSecrets(value, secrets)]));
   } catch (error) {
     throw unusable(`wrote an unreadable $EPHEMERA_OUTPUT: ${(error as Error).message}`, error);
   }

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { AppEnv } from "../config/env.js";
@@ -22,7 +22,9 @@ export function openStore(env: Pick<AppEnv, "redisUrl" | "keyPrefix" | "dataDir"
     });
   }
   const dataDir = resolve(env.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // The store's directory is the app's alone, one made by an earlier version included: steps run as other users.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
   const storeLog = log.child({ name: "store", store: "sqlite" });
   storeLog.info({ dataDir }, "using the embedded store (set REDIS_URL to share state between replicas)");
   return openSqliteStore({

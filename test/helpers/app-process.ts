@@ -33,14 +33,20 @@ export interface SpawnOptions {
   cwd?: string;
   /** Wait until GET /healthz answers (default true). */
   waitForHealth?: boolean;
-  /** How long to wait for it (default 20 s; a loaded machine may need more). */
+  /** How long to wait for it (default 60 s; a loaded machine may need more). */
   healthTimeoutMs?: number;
+  /** Start the app as this user (through `setpriv`, no supplementary groups) instead of the test's own. */
+  runAs?: { uid: number; gid: number };
 }
 
-/** Runs src/main.ts to completion (for start-up failures): exit code and output. */
-export async function runMainToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs src/main.ts to completion (for start-up failures): exit code and output. `prepare` lays out its directory first. */
+export async function runMainToExit(
+  env: Record<string, string>,
+  prepare: (cwd: string) => void = () => {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cwd = mkdtempSync(join(tmpdir(), "ephemera-app-"));
   try {
+    prepare(cwd);
     const child = spawn(process.execPath, ["--import", TSX_LOADER, MAIN], { cwd, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
@@ -57,9 +63,12 @@ function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env };
 }
 
-export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera-app-")), waitForHealth = true, healthTimeoutMs = 20_000 }: SpawnOptions): Promise<AppProcess> {
+export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera-app-")), waitForHealth = true, healthTimeoutMs = 60_000, runAs }: SpawnOptions): Promise<AppProcess> {
   const port = Number(env.PORT ?? (await freePort()));
-  const child = spawn(process.execPath, ["--import", TSX_LOADER, MAIN], {
+  const node = [process.execPath, "--import", TSX_LOADER, MAIN];
+  // setpriv (util-linux) execs node in place, so the child's pid is the app's; by its full path, as a test may hand the app a PATH of its own.
+  const argv = runAs === undefined ? node : ["/usr/bin/setpriv", `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, "--clear-groups", ...node];
+  const child = spawn(argv[0] ?? "", argv.slice(1), {
     cwd,
     env: baseEnv({ HOST: "127.0.0.1", ...env, PORT: String(port) }),
     stdio: ["ignore", "pipe", "pipe"],

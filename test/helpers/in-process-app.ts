@@ -42,6 +42,8 @@ export interface InProcessAppOptions {
   /** The operator's `ephemera.config.yml`, as text. */
   operatorConfig: string;
   engineOptions?: Partial<EngineOptions>;
+  /** Sees every log line, at every level (the app then logs at `trace`). */
+  onLog?: (line: string) => void;
 }
 
 /**
@@ -88,9 +90,10 @@ export async function startInProcessApp(options: InProcessAppOptions): Promise<I
   });
   const lines: string[] = [];
   const log = pino(
-    { level: process.env.TEST_LOG_LEVEL ?? "info" },
+    { level: options.onLog === undefined ? (process.env.TEST_LOG_LEVEL ?? "info") : "trace" },
     {
       write(line: string) {
+        options.onLog?.(line);
         lines.push(line);
         if (lines.length > LOG_LINES_KEPT) lines.shift();
       },

@@ -83,7 +83,8 @@ describe("RunProvider", () => {
       expires_at: "2030-01-01T00:00:00.000Z",
       phase: "setup",
       cwd,
-      db_url: "postgres://u:p@db:5432/app",
+      // A secret written into a plain output would be stored and shown in plain: it is masked.
+      db_url: "***",
       site: "https://pr-42.preview.example",
       greeting: "hello",
       notes: "line one\nline two",
