@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FORK_POLICIES } from "../config/policy.js";
 
 /**
  * The environment record as the store holds it (DESIGN §3). Every field is
@@ -41,9 +42,12 @@ export const envConfigSchema = z.object({
   repoId: z.number().int().positive(),
   installationId: z.number().int().nonnegative(),
   pr: z.number().int().positive(),
+  /** The head the steps are built for: a fork head no approval covers never gets here (DESIGN §6). */
   headSha: z.string(),
   headRef: z.string(),
   fork: z.boolean(),
+  /** The fork policy in force when last written (absent: `approve`): whether a fork head needs an approval to renew the TTL. */
+  forks: z.enum(FORK_POLICIES).optional(),
   template: z.string(),
   /** The template TTL in force for this environment, in milliseconds. */
   ttlMs: z.number().int().positive(),

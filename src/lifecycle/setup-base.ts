@@ -1,6 +1,7 @@
 import type { EnvFields } from "../store/state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { Artifacts, Checkpoints, EnvConfig, Progress } from "./environment.js";
+import { headCleared } from "./gates.js";
 import type { Iteration } from "./iteration.js";
 import type { EnvSettings } from "./settings.js";
 import { expiryOnCreate, toIso } from "./ttl.js";
@@ -29,14 +30,17 @@ export function setupBase(it: Iteration, settings: EnvSettings, desired: Desired
   const { fields, run } = it;
   const fresh = it.status === "new" || it.status === "deleted";
   const now = it.engine.now();
+  // A held fork head reaches no step, teardown's included: they keep the last head that was cleared.
+  const built = headCleared(desired, settings.policy.forks) || fields.config === undefined ? desired : fields.config;
   const config: EnvConfig = {
     repo: desired.repo,
     repoId: run.key.repoId,
     installationId: desired.installationId,
     pr: run.key.pr,
-    headSha: desired.headSha,
-    headRef: desired.headRef,
+    headSha: built.headSha,
+    headRef: built.headRef,
     fork: desired.fork,
+    forks: settings.policy.forks,
     template: settings.templateName,
     ttlMs: settings.ttlMs,
     maxTtlMs: settings.template.maxTtlMs,
