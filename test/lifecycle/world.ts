@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { Lifecycle } from "../../src/lifecycle/api.js";
 import type { EngineOptions } from "../../src/lifecycle/engine.js";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
+import type { CommandDesk } from "../../src/lifecycle/command-desk.js";
 import { Reconciler } from "../../src/lifecycle/reconciler.js";
 import { staticSettingsSource } from "../../src/lifecycle/settings.js";
 import type { Provider } from "../../src/providers/provider.js";
@@ -35,6 +36,7 @@ export async function makeWorld(params: {
   extraProviders?: Provider[];
   store?: StateStore;
   repoConfig?: (key: EnvKey) => unknown;
+  commands?: CommandDesk;
 }): Promise<World> {
   const ws = stepWorkspace();
   const store = params.store ?? openSqliteStore({ file: join(ws.dir, "state.sqlite"), prefix: "ephemera:" });
@@ -48,6 +50,7 @@ export async function makeWorld(params: {
       notifier,
       log: testLog(),
       ...(params.fetch && { fetch: params.fetch }),
+      ...(params.commands && { commands: params.commands }),
     },
     { ...FAST, ...params.options },
   );
