@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { EnvFields, EnvSnapshot } from "../store/state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { EnvKey } from "./environment.js";
@@ -38,7 +39,8 @@ export interface CommandDesk {
  * Without a desk (a CLI without the App's credentials) nothing can answer a
  * command: the environment is left, commands and all, to a worker that can.
  */
-export async function carryOutCommands(snapshot: EnvSnapshot, desk: CommandDesk | undefined): Promise<EnvSnapshot> {
+export async function carryOutCommands(snapshot: EnvSnapshot, params: { desk: CommandDesk | undefined; now: number; log: Logger }): Promise<EnvSnapshot> {
+  const { desk, now, log } = params;
   if (!snapshot.inbox.some((intent) => intent.type === "command")) return snapshot;
   if (desk === undefined) throw new Error("a slash-command waits for a worker that can reach GitHub (set APP_ID and PRIVATE_KEY here, or let the server run)");
   const inbox: Intent[] = [];
@@ -48,7 +50,16 @@ export async function carryOutCommands(snapshot: EnvSnapshot, desk: CommandDesk 
       continue;
     }
     const { desired } = foldIntents(snapshot.fields.desired, inbox);
-    inbox.push(...(await desk.carryOut(intent, { key: snapshot.key, desired, fields: snapshot.fields })));
+    try {
+      inbox.push(...(await desk.carryOut(intent, { key: snapshot.key, desired, fields: snapshot.fields })));
+    } catch (error) {
+      // Retried with the environment; one that keeps failing for long is given up, so it cannot hold up a close for ever.
+      if (now - Date.parse(intent.at) < COMMAND_PATIENCE_MS) throw error;
+      log.warn({ err: error, commentId: intent.commentId, deliveryId: intent.deliveryId }, "a command failed for an hour and is dropped; the commenter can give it again");
+    }
   }
   return { ...snapshot, inbox };
 }
+
+/** How long a command that GitHub keeps failing is retried before it is dropped. */
+export const COMMAND_PATIENCE_MS = 60 * 60_000;

@@ -37,7 +37,7 @@ export async function reconcileEnvironment(engine: Engine, key: EnvKey, stopSign
       const snapshot = await store.load(key);
       if (snapshot === null || (settled && snapshot.inbox.length === 0)) return;
       // Commands first (GitHub answers them), then the fold; the first commit consumes every entry loaded.
-      const carried = await carryOutCommands(snapshot, engine.deps.commands);
+      const carried = await carryOutCommands(snapshot, { desk: engine.deps.commands, now: engine.now(), log });
       const assessment = { ...assess(carried, engine.now()), consumed: snapshot.inbox.length };
       const next = await advance(new Iteration(run, carried, assessment));
       if (next === "stop") return;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { CommandDesk } from "../../src/lifecycle/command-desk.js";
 import type { CommandIntent } from "../../src/lifecycle/intent.js";
-import { githubTime, HOUR, openIntent, waitFor } from "./harness.js";
+import { closeIntent, HOUR, openIntent, waitFor } from "./harness.js";
 import { makeWorld, type World } from "./world.js";
 
 /**
@@ -18,7 +18,8 @@ afterEach(() => world?.dispose());
 function command(commentId: number): CommandIntent {
   return {
     type: "command",
-    at: githubTime(),
+    // Now: how old a command is decides whether a failing one is still retried.
+    at: new Date().toISOString(),
     commentId,
     author: "maintainer",
     authorId: 1,
@@ -55,5 +56,34 @@ describe("recorded commands", () => {
 
     expect(calls).toEqual([11, 11]);
     expect(Date.parse((await world.store.load(key))?.fields.expires_at ?? "")).toBe(before + HOUR);
+  });
+
+  it("a command GitHub keeps failing is retried, and dropped once it is an hour old, so it cannot hold up a close", async () => {
+    let calls = 0;
+    const desk: CommandDesk = {
+      async carryOut() {
+        calls += 1;
+        throw new Error("GitHub is down");
+      },
+    };
+    world = await makeWorld({ config: { templates: { default: { ttl: "4h", steps: [] } } }, commands: desk });
+    const key = { repoId: 302, pr: 1 };
+    world.reconciler.start();
+    await world.lifecycle.record(key, openIntent(SHA1));
+    await world.until(key, "ready", (fields) => fields.status === "ready");
+
+    await world.lifecycle.record(key, { ...command(21), at: new Date(Date.now() - 2 * HOUR).toISOString() });
+    await world.lifecycle.record(key, closeIntent());
+    await world.until(key, "deleted", (fields) => fields.status === "deleted");
+    expect(calls).toBe(1);
+
+    const fresh = { repoId: 302, pr: 2 };
+    await world.lifecycle.record(fresh, openIntent(SHA1));
+    await world.until(fresh, "ready", (fields) => fields.status === "ready");
+    await world.lifecycle.record(fresh, command(22));
+    await world.lifecycle.record(fresh, closeIntent());
+    // A recent one is retried (with the environment's error backoff), the close waiting behind it.
+    await waitFor("retried", async () => calls >= 3);
+    expect((await world.store.load(fresh))?.fields.status).toBe("ready");
   });
 });

@@ -3,7 +3,7 @@ import type { ProbotOctokit } from "probot";
 import type { Policy } from "../../config/policy.js";
 import type { CommandDesk, CommandScene } from "../../lifecycle/command-desk.js";
 import { CLOSE_REASONS, type CommandIntent, type Intent } from "../../lifecycle/intent.js";
-import { GitHubGoneError, type RepoTarget } from "../github-api.js";
+import { GitHubGoneError, httpStatus, type RepoTarget } from "../github-api.js";
 import type { HasWriteAccess } from "../permissions.js";
 import { prFactsIntent } from "../pull-request-facts.js";
 import { react, reply, type CommandReaction } from "../replies.js";
@@ -29,8 +29,30 @@ interface Outcome {
 
 /** Slash-commands carried out on GitHub's side (DESIGN §6): who gave them, and the answer. */
 export function gitHubCommandDesk(deps: CommandDeskDeps): CommandDesk {
-  return { carryOut: (command, scene) => runCommand(command, scene, deps) };
+  return {
+    async carryOut(command, scene) {
+      try {
+        return await runCommand(command, scene, deps);
+      } catch (error) {
+        if (!answerable(error)) {
+          // Trying again would fail the same way and hold up what follows it in the inbox (a close among them).
+          deps.log.warn({ err: error, repoId: scene.key.repoId, pr: scene.key.pr, commentId: command.commentId }, "a command cannot be carried out (the PR, the repository or the installation is gone); it is dropped");
+          return [];
+        }
+        throw error;
+      }
+    },
+  };
 }
+
+/** Whether GitHub may answer a later attempt: not when the installation's token, the repository or the PR is gone. */
+function answerable(error: unknown): boolean {
+  if (error instanceof GitHubGoneError) return false;
+  const status = httpStatus(error);
+  return status === undefined || !GONE_STATUSES.has(status);
+}
+
+const GONE_STATUSES: ReadonlySet<number> = new Set([401, 404, 410, 422]);
 
 /**
  * Checks the commenter's permission, decides, then answers: the reaction
