@@ -68,13 +68,13 @@ async function runCommand(command: CommandIntent, scene: CommandScene, deps: Com
   const writer = await deps.hasWriteAccess({ ...target, username: command.author, repoId: scene.key.repoId });
   const outcome = await decide(command, scene, writer, target, deps);
   const log = deps.log.child({ repoId: scene.key.repoId, pr: scene.key.pr, commentId: command.commentId, deliveryId: command.deliveryId });
-  let reaction: "created" | "existing" | "gone";
+  let reaction: "created" | "existing" | "failed";
   try {
     reaction = await react({ ...target, commentId: command.commentId, content: outcome.reaction });
   } catch (error) {
     // The command still takes effect; only the answer is lost.
     if (!(error instanceof GitHubGoneError)) log.warn({ err: error }, "could not react to a command");
-    reaction = "gone";
+    reaction = "failed";
   }
   if (outcome.reply !== undefined && reaction === "created" && (writer || (await deps.replyBudget(scene.key, command.commentId)))) {
     await reply({ ...target, issueNumber: scene.key.pr, body: renderCommandReply(outcome.reply) }).catch((error: unknown) => {
