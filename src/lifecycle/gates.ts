@@ -5,7 +5,8 @@ import type { DesiredState } from "./desired.js";
  * The policy gates (DESIGN §6, §7). Each returns why the environment is not
  * created (or not updated), in words for the PR, or undefined when it may go
  * ahead. `/preview deploy` (an approval) opens every gate; for a fork under
- * `forks: approve` it opens it for the approved head sha only.
+ * `forks: approve` it opens it only for a head the approval covers
+ * (`headApproved`).
  */
 
 const short = (sha: string) => sha.slice(0, 7);
