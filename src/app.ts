@@ -1,5 +1,4 @@
 import type { ApplicationFunction } from "probot";
-import type { CommandDeps } from "./github/commands/run-command.js";
 import type { IntentRecorder } from "./github/handlers/handler-deps.js";
 import { onInstallationRemoved } from "./github/handlers/on-installation-removed.js";
 import { onIssueCommentCreated } from "./github/handlers/on-issue-comment-created.js";
@@ -10,7 +9,6 @@ import type { WebhookIntake } from "./http/webhook-intake.js";
 
 export interface AppDeps {
   recorder: IntentRecorder;
-  commands: Omit<CommandDeps, "log">;
   /** Called with each handled event's name and how long it took, for /metrics. */
   observeWebhook?: (event: string, seconds: number) => void;
   /** Takes `pull_request` deliveries ahead of Probot (see http/webhook-intake.ts). */
@@ -50,7 +48,7 @@ export function ephemeraApp(deps: AppDeps): ApplicationFunction {
     deps.intake?.route("pull_request", CHANGED_ACTIONS, changed);
     deps.intake?.route("pull_request", ["synchronize"], synchronize);
     deps.intake?.route("pull_request", ["closed"], closed);
-    app.on("issue_comment.created", timed(onIssueCommentCreated({ ...deps.commands, log: app.log })));
+    app.on("issue_comment.created", timed(onIssueCommentCreated(deps.recorder)));
     const removed = onInstallationRemoved(deps.recorder);
     app.on(["installation.deleted", "installation_repositories.removed"], timed(removed));
   };

@@ -4,9 +4,7 @@ import { ephemeraApp } from "./app.js";
 import { startBackgroundJobs } from "./background-jobs.js";
 import type { AppEnv } from "./config/env.js";
 import { loadPrivateKey } from "./config/private-key.js";
-import { commandLifecycle } from "./github/command-lifecycle.js";
 import type { BotIdentity } from "./github/github-api.js";
-import { createWriteAccessCheck } from "./github/permissions.js";
 import { appBotIdentity, gitHubWiring } from "./github/wiring.js";
 import { adminApiHandler } from "./http/admin-api.js";
 import { dashboardHandler } from "./http/dashboard.js";
@@ -92,7 +90,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   // Declared before the reconciler exists: a recorded intent pokes it (see Reconciler.poke).
   const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
   const bot: BotIdentity = {};
-  const { settings, notifier } = gitHubWiring({ operator, store, octokitFor, bot, log });
+  const { settings, notifier, commands } = gitHubWiring({ operator, store, octokitFor, bot, log });
   const reconciler = new Reconciler(
     {
       store,
@@ -100,6 +98,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       providers: runtime.providers,
       sealer: createSealer(env.secretKeys),
       notifier: withMetrics(notifier, { metrics, store }),
+      commands,
       log: log.child({ name: "reconciler" }),
     },
     engineOptions,
@@ -111,7 +110,6 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
     probot = loaded;
     await ephemeraApp({
       recorder: { record: (key, intent, deliveryId) => lifecycle.record(key, intent, deliveryId), listKeys: (repoId) => store.listKeys(repoId) },
-      commands: { lifecycle: commandLifecycle(lifecycle, settings, operator.policy), hasWriteAccess: createWriteAccessCheck() },
       observeWebhook: metrics.observeWebhook,
       intake,
     })(loaded, options);

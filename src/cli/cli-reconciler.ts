@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { appBotIdentity, gitHubWiring } from "../github/wiring.js";
+import type { CommandDesk } from "../lifecycle/command-desk.js";
 import { Lifecycle } from "../lifecycle/api.js";
 import type { EnvKey, EventLogEntry, Status } from "../lifecycle/environment.js";
 import { silentNotifier, type Notifier } from "../lifecycle/notifier.js";
@@ -24,6 +25,8 @@ export interface Touched {
 interface GitHubSide {
   settings: SettingsSource;
   notifier: Notifier;
+  /** Without credentials, recorded slash-commands wait for the server. */
+  commands?: CommandDesk;
   drain?: () => Promise<void>;
 }
 
@@ -66,7 +69,15 @@ export class CliReconciler {
         await wiring.notifier.environmentChanged(notice);
       },
     };
-    this.reconciler = new Reconciler({ store, settings: wiring.settings, providers, sealer, notifier, log: cli.log.child({ name: "reconciler" }) });
+    this.reconciler = new Reconciler({
+      store,
+      settings: wiring.settings,
+      providers,
+      sealer,
+      notifier,
+      ...(wiring.commands && { commands: wiring.commands }),
+      log: cli.log.child({ name: "reconciler" }),
+    });
     this.lifecycle = new Lifecycle({ store, reaper: this.reconciler });
     // Ctrl-C: running steps are stopped (their process groups killed), and the next worker resumes.
     cli.signal.addEventListener("abort", () => void this.reconciler.stop(), { once: true });
@@ -82,8 +93,8 @@ export class CliReconciler {
       return new CliReconciler(cli, { settings: storedSettingsSource(runtime.operator, runtime.store), notifier: silentNotifier }, runtime, sealer);
     }
     const bot = await appBotIdentity(github, cli.log);
-    const { settings, notifier } = gitHubWiring({ operator: runtime.operator, store: runtime.store, octokitFor: (id) => github.auth(id), bot, log: cli.log });
-    return new CliReconciler(cli, { settings, notifier, drain: () => notifier.drain() }, runtime, sealer);
+    const { settings, notifier, commands } = gitHubWiring({ operator: runtime.operator, store: runtime.store, octokitFor: (id) => github.auth(id), bot, log: cli.log });
+    return new CliReconciler(cli, { settings, notifier, commands, drain: () => notifier.drain() }, runtime, sealer);
   }
 
   /**

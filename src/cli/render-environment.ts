@@ -45,7 +45,7 @@ export function renderEnvironment(state: EnvironmentState, inbox: readonly Inten
   row("pending", inbox.length === 0 ? undefined : `${inbox.length} intents: ${inbox.map((intent) => intent.type).join(", ")}`);
   if (desired) {
     const open = desired.open ? "open" : `closed (${desired.closeReason ?? "closed"})`;
-    row("desired", `${open}, head ${desired.headSha.slice(0, 7) || "-"}, draft ${desired.draft}, labels [${desired.labels.join(", ")}], redeploy ${desired.redeployGeneration}${desired.approvedSha ? `, approved ${desired.approvedSha.slice(0, 7)}` : ""}`);
+    row("desired", `${open}, head ${desired.headSha.slice(0, 7) || "-"}, draft ${desired.draft}, labels [${desired.labels.join(", ")}], redeploy ${desired.redeployGeneration}${desired.approvedAt ? `, approved at ${desired.approvedAt}` : ""}${desired.approvedSha ? `, approved ${desired.approvedSha.slice(0, 7)}` : ""}`);
   }
 
   lines.push("", "checkpoints");

@@ -6,7 +6,7 @@ import { strictObject } from "./fields.js";
  * may only make it stricter. Each list runs from the strictest value to the
  * loosest, and that order is what "stricter" means.
  */
-const FORK_POLICIES = ["never", "approve", "always"] as const;
+export const FORK_POLICIES = ["never", "approve", "always"] as const;
 const DRAFT_POLICIES = ["skip", "provision"] as const;
 const TRIGGERS = ["label", "auto"] as const;
 

@@ -1,6 +1,7 @@
 import { formatDuration, formatRelative } from "../config/duration.js";
 import type { Status } from "../lifecycle/environment.js";
-import { COMMANDS_HELP, type Verb } from "./commands/parse-command.js";
+import type { Verb } from "../lifecycle/intent.js";
+import { COMMANDS_HELP } from "./commands/parse-command.js";
 import { stickyMarker } from "./ensure-comment.js";
 import { codeBlock, codeSpan, escapeProse, safeLink } from "./markdown.js";
 

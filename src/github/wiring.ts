@@ -1,17 +1,22 @@
 import type { Logger } from "pino";
 import type { Probot, ProbotOctokit } from "probot";
 import type { OperatorConfig } from "../config/operator-config.js";
+import { storeReplyBudget } from "./commands/reply-budget.js";
+import { gitHubCommandDesk } from "./commands/run-command.js";
 import type { BotIdentity } from "./github-api.js";
 import { GitHubNotifier } from "./github-notifier.js";
+import { createWriteAccessCheck } from "./permissions.js";
 import { repoSettingsSource } from "./repo-settings-source.js";
+import type { CommandDesk } from "../lifecycle/command-desk.js";
 import type { SettingsSource } from "../lifecycle/settings.js";
 import type { StateStore } from "../store/state-store.js";
 
 /**
- * The reconciler's two ports onto GitHub, wired the same way by the server
+ * The reconciler's ports onto GitHub, wired the same way by the server
  * and by the CLI when it has the App's credentials: settings bounded by each
- * repository's `.github/ephemera.yml`, and the notifier that keeps the PR's
- * comment and deployment in line with the store.
+ * repository's `.github/ephemera.yml`, the notifier that keeps the PR's
+ * comment and deployment in line with the store, and the desk that carries
+ * out recorded slash-commands.
  */
 export interface GitHubWiringParams {
   operator: OperatorConfig;
@@ -22,9 +27,19 @@ export interface GitHubWiringParams {
   log: Logger;
 }
 
-export function gitHubWiring(params: GitHubWiringParams): { settings: SettingsSource; notifier: GitHubNotifier } {
+export function gitHubWiring(params: GitHubWiringParams): { settings: SettingsSource; notifier: GitHubNotifier; commands: CommandDesk } {
   const { operator, store, octokitFor, bot, log } = params;
   const settings = repoSettingsSource({ operator, octokitFor });
+  const commands = gitHubCommandDesk({
+    octokitFor,
+    hasWriteAccess: createWriteAccessCheck(),
+    async forkPolicy({ key, desired }) {
+      const resolved = desired ? await settings.resolve({ key, desired }) : undefined;
+      return resolved?.ok ? resolved.settings.policy.forks : operator.policy.forks;
+    },
+    replyBudget: storeReplyBudget(store),
+    log: log.child({ name: "commands" }),
+  });
   const notifier = new GitHubNotifier({
     store,
     template: (name) => settings.template(name),
@@ -32,7 +47,7 @@ export function gitHubWiring(params: GitHubWiringParams): { settings: SettingsSo
     bot,
     log: log.child({ name: "github" }),
   });
-  return { settings, notifier };
+  return { settings, notifier, commands };
 }
 
 /**

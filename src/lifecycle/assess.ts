@@ -2,6 +2,7 @@ import type { EnvSnapshot } from "../store/state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { EventLogEntry } from "./environment.js";
 import { foldIntents, type FoldResult } from "./fold.js";
+import { headCleared } from "./gates.js";
 import { lifecycleEvent } from "./notifier.js";
 import { teardownCause, type TeardownCause } from "./plan.js";
 import type { StatusOrNew } from "./transitions.js";
@@ -36,7 +37,8 @@ export function assess(snapshot: Pick<EnvSnapshot, "fields" | "inbox">, now: num
   const config = fields.config;
   const live = status !== "new" && status !== "deleted" && status !== "tearing_down";
   if (live && desired?.open && config !== undefined && expiresAt !== undefined) {
-    if (desired.headSha !== fields.desired?.headSha) {
+    // A fork head no approval covers renews nothing (DESIGN §4).
+    if (desired.headSha !== fields.desired?.headSha && headCleared(desired, config.forks ?? "approve")) {
       expiresAt = expiryOnPush({ expiresAt, now, ttlMs: config.ttlMs });
       events.push(lifecycleEvent("renewed", now, `push ${desired.headSha.slice(0, 7)}: expires ${toIso(expiresAt)}`));
     }

@@ -22,7 +22,15 @@ export const desiredStateSchema = z.object({
   labels: z.array(z.string()),
   /** GitHub time of the fact that last set `fork`, `draft` and `labels`; older facts are ignored. */
   factsAt: z.string().optional(),
-  /** Head sha a person with write access approved with `/preview deploy`. */
+  /**
+   * Per head sha, GitHub's stamp (`pull_request.updated_at`) of the first
+   * delivery that named it: later events about the same sha (labels, edits)
+   * carry later stamps and do not move it. What an approval is judged by.
+   */
+  headStamps: z.record(z.string(), z.string()).optional(),
+  /** The latest `/preview deploy` comment's `created_at`: it covers every head stamped no later. */
+  approvedAt: z.string().optional(),
+  /** A head sha approved by name (`/preview deploy <sha>`): covered whenever it is the head. */
   approvedSha: z.string().optional(),
   /** Bumped by `/preview redeploy`; setup re-runs every step when it is ahead of what ran. */
   redeployGeneration: z.number().int().nonnegative().default(0),

@@ -3,6 +3,7 @@ import type { Provider } from "../providers/provider.js";
 import type { Sealer } from "../providers/secrets.js";
 import type { StateStore } from "../store/state-store.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff.js";
+import type { CommandDesk } from "./command-desk.js";
 import type { Notifier } from "./notifier.js";
 import type { SettingsSource } from "./settings.js";
 import { DEFAULT_STATE_GRACE_MS, DEFAULT_TOMBSTONE_RETENTION_MS } from "./ttl.js";
@@ -16,6 +17,8 @@ export interface EngineDeps {
   /** Seals secret step outputs before they reach the store. */
   sealer: Sealer;
   notifier: Notifier;
+  /** Carries out recorded slash-commands; without it (no GitHub) they do nothing. */
+  commands?: CommandDesk;
   log: Logger;
   /** For HTTP readiness checks; over node:http(s), refusing link-local and metadata addresses, by default. */
   readinessProbe?: ReadinessProbe;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FORK_POLICIES } from "../config/policy.js";
 
 /**
  * The environment record as the store holds it (DESIGN §3). Every field is
@@ -62,9 +63,12 @@ export const envConfigSchema = z.object({
   repoId: z.number().int().positive(),
   installationId: z.number().int().nonnegative(),
   pr: z.number().int().positive(),
+  /** The head the steps are built for: a fork head no approval covers never gets here (DESIGN §6). */
   headSha: z.string(),
   headRef: z.string(),
   fork: z.boolean(),
+  /** The fork policy in force when last written (absent: `approve`): whether a fork head needs an approval to renew the TTL. */
+  forks: z.enum(FORK_POLICIES).optional(),
   /** The template's name, fixed when the environment is created: a repository's file that names another one applies to new environments. */
   template: z.string(),
   /** Absent in records written before it existed: teardown then reads the operator's template by name. */

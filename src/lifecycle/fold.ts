@@ -10,8 +10,11 @@ import { CLOSE_REASONS, type Intent } from "./intent.js";
  *   wins; an open at a later time than the close (a reopen) revives.
  * - the head: a push older than the current head is ignored; a push never
  *   changes `open`, so a synchronize after a close does not resurrect.
- * - `approve` (`/preview deploy`) records the approved sha, and revives an
- *   environment that was destroyed or expired (not one whose PR closed).
+ * - each head sha keeps the stamp of its first delivery (the earliest
+ *   `updated_at` that named it), whatever order the deliveries came in.
+ * - `approve` (`/preview deploy`) moves the approval time forward (or names
+ *   a sha), and revives an environment that was destroyed or expired (not
+ *   one whose PR closed).
  *
  * `extend` and `redeploy` are operations, not registers: they take effect once,
  * because the commit that writes the folded state also removes them from the
@@ -56,13 +59,25 @@ function unknownPr(): DesiredState {
   };
 }
 
+/** Head stamps kept per environment: enough for any approval still in flight, bounded against a push storm. */
+const MAX_HEAD_STAMPS = 20;
+
+/** `sha` stamped by a delivery at `at`: the earliest stamp wins, and only the newest heads are kept. */
+function stamped(stamps: Readonly<Record<string, string>> | undefined, sha: string, at: string): Record<string, string> {
+  const known = stamps?.[sha];
+  if (stamps !== undefined && known !== undefined && instant(known) <= instant(at)) return stamps;
+  const entries = Object.entries({ ...stamps, [sha]: at });
+  entries.sort(([, a], [, b]) => instant(b) - instant(a));
+  return Object.fromEntries(entries.slice(0, MAX_HEAD_STAMPS));
+}
+
 function fromFacts(intent: PrFacts): DesiredState {
   // A push for a PR never heard of means the PR is open (synchronize fires only then).
   return { ...unknownPr(), open: true, openAt: intent.at };
 }
 
 function withFacts(desired: DesiredState, intent: PrFacts): DesiredState {
-  let next = desired;
+  let next: DesiredState = { ...desired, headStamps: stamped(desired.headStamps, intent.headSha, intent.at) };
   if (instant(intent.at) > instant(next.headAt)) {
     next = { ...next, headSha: intent.headSha, headRef: intent.headRef, headAt: intent.at };
   }
@@ -93,7 +108,9 @@ function foldOne(desired: DesiredState | undefined, intent: Intent): DesiredStat
       return { ...base, open: false, openAt: intent.at, closeReason: intent.reason };
     }
     case "approve": {
-      const base = { ...(desired ?? unknownPr()), approvedSha: intent.sha };
+      const before = desired ?? unknownPr();
+      const later = instant(intent.at) > instant(before.approvedAt);
+      const base = intent.sha !== undefined ? { ...before, approvedSha: intent.sha } : later ? { ...before, approvedAt: intent.at } : before;
       const revivable =
         !base.open && base.headSha !== "" && REVIVABLE_BY_DEPLOY.has(base.closeReason ?? "") && instant(intent.at) > instant(base.openAt);
       return revivable ? reopened(base, intent.at) : base;
@@ -102,6 +119,8 @@ function foldOne(desired: DesiredState | undefined, intent: Intent): DesiredStat
       return desired && { ...desired, redeployGeneration: desired.redeployGeneration + 1 };
     case "extend":
     case "refresh":
+    // A command is carried out (and replaced by the intents it makes) before the fold; one left here did nothing.
+    case "command":
     case "shown":
       return desired;
   }

@@ -5,25 +5,48 @@ import type { DesiredState } from "./desired.js";
  * The policy gates (DESIGN §6, §7). Each returns why the environment is not
  * created (or not updated), in words for the PR, or undefined when it may go
  * ahead. `/preview deploy` (an approval) opens every gate; for a fork under
- * `forks: approve` it opens it for the approved head sha only.
+ * `forks: approve` it opens it only for a head the approval covers
+ * (`headApproved`).
  */
 
 const short = (sha: string) => sha.slice(0, 7);
 
+/** GitHub times compare as instants; an absent or unreadable one is never "no later than" anything. */
+const instant = (at: string | undefined) => (at === undefined ? Number.NaN : Date.parse(at));
+
+/**
+ * Whether an approval covers the head: `/preview deploy <sha>` named it, or
+ * a `/preview deploy` was commented no earlier than GitHub first stamped the
+ * head (DESIGN §6). A head pushed after the comment — even one delivered or
+ * processed before it — is not covered: nobody has seen it.
+ */
+export function headApproved(desired: DesiredState): boolean {
+  if (desired.approvedSha !== undefined && desired.approvedSha === desired.headSha) return true;
+  return instant(desired.headStamps?.[desired.headSha]) <= instant(desired.approvedAt);
+}
+
+function approvalGiven(desired: DesiredState): boolean {
+  return desired.approvedAt !== undefined || desired.approvedSha !== undefined;
+}
+
+/** Whether the head may reach a step (its `EPHEMERA_SHA`, a TTL renewal): not a fork head the fork policy holds back. */
+export function headCleared(desired: DesiredState, forks: Policy["forks"]): boolean {
+  return !desired.fork || forks === "always" || (forks === "approve" && headApproved(desired));
+}
+
 function forkBlocker(desired: DesiredState, policy: Policy): string | undefined {
-  if (!desired.fork || policy.forks === "always") return undefined;
+  if (headCleared(desired, policy.forks)) return undefined;
   if (policy.forks === "never") return "PRs from forks do not get an environment here (policy forks: never).";
-  if (desired.approvedSha === desired.headSha) return undefined;
-  return desired.approvedSha === undefined
-    ? "This PR comes from a fork: someone with write access must approve it with `/preview deploy`."
-    : `The approval covered ${short(desired.approvedSha)}; the new head ${short(desired.headSha)} needs \`/preview deploy\` again.`;
+  return approvalGiven(desired)
+    ? `A newer push is waiting for approval: the head ${short(desired.headSha)} came after the last \`/preview deploy\`; someone with write access must approve it with \`/preview deploy\` again.`
+    : "This PR comes from a fork: someone with write access must approve it with `/preview deploy`.";
 }
 
 /** Why a new environment is not created. */
 export function creationBlocker(desired: DesiredState, policy: Policy): string | undefined {
   const fork = forkBlocker(desired, policy);
   if (fork !== undefined) return fork;
-  const deployed = desired.approvedSha !== undefined;
+  const deployed = approvalGiven(desired);
   if (desired.draft && policy.drafts === "skip" && !deployed) {
     return "Draft PRs get an environment once they are ready for review, or with `/preview deploy`.";
   }

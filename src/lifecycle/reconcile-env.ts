@@ -1,4 +1,5 @@
 import { assess } from "./assess.js";
+import { carryOutCommands } from "./command-desk.js";
 import type { Engine } from "./engine.js";
 import { envId, type EnvKey } from "./environment.js";
 import { FencedError } from "./errors.js";
@@ -36,7 +37,10 @@ export async function reconcileEnvironment(engine: Engine, key: EnvKey, stopSign
       if (leases.signal.aborted || stopSignal.aborted) return;
       const snapshot = await store.load(key);
       if (snapshot === null || (settled && snapshot.inbox.length === 0)) return;
-      const next = await advance(new Iteration(run, snapshot, assess(snapshot, engine.now())));
+      // Commands first (GitHub answers them), then the fold; the first commit consumes every entry loaded.
+      const carried = await carryOutCommands(snapshot, { desk: engine.deps.commands, now: engine.now(), log });
+      const assessment = { ...assess(carried, engine.now()), consumed: snapshot.inbox.length };
+      const next = await advance(new Iteration(run, carried, assessment));
       if (next === "stop") return;
       settled = next === "settled";
     }

@@ -2,6 +2,7 @@ import type { EnvFields } from "../store/state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { Template } from "../config/template-schema.js";
 import type { StepSpec } from "../providers/provider.js";
+import { headCleared } from "./gates.js";
 import type { Artifacts, Checkpoints, EnvConfig, Progress, UndoPlan } from "./environment.js";
 import type { Iteration } from "./iteration.js";
 import type { EnvSettings } from "./settings.js";
@@ -60,14 +61,17 @@ export function setupBase(it: Iteration, settings: EnvSettings, desired: Desired
   const { fields, run } = it;
   const fresh = isFresh(it);
   const now = it.engine.now();
+  // A held fork head reaches no step, teardown's included: they keep the last head that was cleared.
+  const built = headCleared(desired, settings.policy.forks) || fields.config === undefined ? desired : fields.config;
   const config: EnvConfig = {
     repo: desired.repo,
     repoId: run.key.repoId,
     installationId: desired.installationId,
     pr: run.key.pr,
-    headSha: desired.headSha,
-    headRef: desired.headRef,
+    headSha: built.headSha,
+    headRef: built.headRef,
     fork: desired.fork,
+    forks: settings.policy.forks,
     template: settings.templateName,
     undo: undoPlanFor(settings.template, fresh ? undefined : fields.config?.undo),
     ttlMs: settings.ttlMs,

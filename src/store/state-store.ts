@@ -213,6 +213,12 @@ export interface StateStore {
   /** Small named values outside any environment (cursors, caches), with a TTL. */
   getMeta(name: string): Promise<string | null>;
   setMeta(name: string, value: string, ttlMs: number | null): Promise<void>;
+  /**
+   * Sets a meta value only when none is live, atomically across replicas: true
+   * for the one caller that set it, false while an earlier one lives. A budget
+   * ("one reply per 10 minutes") or a once-only mark, shared by every replica.
+   */
+  claimMeta(name: string, value: string, ttlMs: number): Promise<boolean>;
 
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;

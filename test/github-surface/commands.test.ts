@@ -7,9 +7,9 @@ import { DEPLOY_STEP, sha, useSurfaceWorld } from "./surface-world.js";
 /**
  * Slash-commands as people type them (DESIGN §6): who may extend, by how
  * much, what a typo gets, and which comments are not commands at all. A
- * command is answered while its webhook is handled, so the reaction and the
- * reply are there when the delivery returns; only the expiry waits for the
- * reconciler.
+ * command is recorded while its webhook is handled and carried out by a
+ * worker after the delivery is answered (`pr.comment` waits for that): the
+ * permission check, the reaction and the reply never hold up a delivery.
  */
 
 const HOUR = 3_600_000;
@@ -90,7 +90,7 @@ describe("slash-commands", () => {
 
     expect(pr.reactionsOn(command)).toEqual(["confused"]);
     expect(pr.replies().map((reply) => reply.body)).toEqual([
-      '⚠️ "frobnicate" is not a command; the commands are: help, status, extend \\[duration\\], redeploy, destroy, deploy\n\n' +
+      '⚠️ "frobnicate" is not a command; the commands are: help, status, extend \\[duration\\], redeploy, destroy, deploy \\[sha\\]\n\n' +
         "Comment `/preview help` for the commands.",
     ]);
     expect((await pr.snapshot())?.inbox).toEqual([]);
@@ -103,10 +103,46 @@ describe("slash-commands", () => {
     const payload = prCommentEvent(pr.scenario, comment.body, { login: "visitor", at: world.tick(), id: comment.id });
 
     await world.send("issue_comment", payload, "delivery-frobnicate-5");
+    await pr.carriedOut(comment);
     await world.send("issue_comment", payload, "delivery-frobnicate-5");
 
+    expect((await pr.snapshot())?.inbox).toEqual([]);
     expect(pr.replies()).toHaveLength(1);
     expect(pr.reactionsOn(comment)).toEqual(["confused"]);
+  });
+
+  it("a command is answered in under a second while GitHub takes 15 s to say who gave it, and takes effect afterwards", async () => {
+    const pr = await readyPr(8);
+    const before = await pr.expiresAt();
+    // A user nobody has asked about yet: the permission check goes to GitHub, which answers 15 s late.
+    world.gh.setPermission(pr.fullName, "slow-maintainer", "write");
+    world.gh.failNext("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", { delayMs: 15_000 });
+    const comment = world.gh.addComment(pr.fullName, 8, { body: "/preview extend 2h", user: "slow-maintainer" });
+
+    const started = performance.now();
+    await world.send("issue_comment", prCommentEvent(pr.scenario, comment.body, { login: "slow-maintainer", at: world.tick(), id: comment.id }));
+    const answeredMs = performance.now() - started;
+
+    expect(answeredMs).toBeLessThan(1000);
+    expect((await pr.snapshot())?.inbox.map((intent) => intent.type)).toContain("command");
+    await world.until(async () => (await pr.expiresAt()) === before + 2 * HOUR, 25_000);
+    expect(pr.reactionsOn(comment)).toEqual(["+1"]);
+    expect(world.gh.count("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")).toBeGreaterThanOrEqual(1);
+  }, 40_000);
+
+  it("outsiders cannot make the App talk: ten /preview help and a /preview frobnicate from a read-only user get one reply, and one reaction each", async () => {
+    const pr = await readyPr(9);
+
+    const comments = [];
+    for (let i = 0; i < 10; i += 1) comments.push(await pr.comment("/preview help", "visitor"));
+    comments.push(await pr.comment("/preview frobnicate", "visitor"));
+
+    expect(pr.replies()).toHaveLength(1);
+    expect(pr.replies()[0]?.body).toContain("Commands for this PR's preview environment:");
+    expect(comments.map((comment) => pr.reactionsOn(comment))).toEqual([...Array(10).fill(["+1"]), ["confused"]]);
+    // Someone with write access is still answered.
+    await pr.comment("/preview frobnicate", "maintainer");
+    expect(pr.replies()).toHaveLength(2);
   });
 
   it("ignores a command from a bot: no request, nothing recorded", async () => {

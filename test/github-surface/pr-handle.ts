@@ -48,11 +48,24 @@ export class PrHandle {
     await this.world.send("pull_request", payload, options.deliveryId);
   }
 
-  /** A person's comment on the PR, delivered as `issue_comment.created`. */
-  async comment(body: string, login: string): Promise<FakeComment> {
+  /**
+   * A person's comment on the PR, delivered as `issue_comment.created`; a
+   * command is answered by a worker after the delivery, so this waits until
+   * it is carried out (see `carriedOut`).
+   */
+  async comment(body: string, login: string, at = this.world.tick()): Promise<FakeComment> {
     const comment = this.world.gh.addComment(this.fullName, this.scenario.pr, { body, user: login });
-    await this.world.send("issue_comment", prCommentEvent(this.scenario, body, { login, at: this.world.tick(), id: comment.id }));
+    await this.world.send("issue_comment", prCommentEvent(this.scenario, body, { login, at, id: comment.id }));
+    await this.carriedOut(comment);
     return comment;
+  }
+
+  /** Waits until the command in `comment` is answered (reacted to) and out of the inbox (its effects folded). */
+  carriedOut(comment: FakeComment): Promise<void> {
+    return this.world.until(async () => {
+      const pending = (await this.snapshot())?.inbox.some((intent) => intent.type === "command" && intent.commentId === comment.id) ?? false;
+      return !pending && this.reactionsOn(comment).length > 0;
+    });
   }
 
   snapshot(): Promise<EnvSnapshot | null> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DesiredState } from "../../src/lifecycle/desired.js";
 import { closedByExpiry, foldIntents } from "../../src/lifecycle/fold.js";
+import { headApproved } from "../../src/lifecycle/gates.js";
 import type { Intent } from "../../src/lifecycle/intent.js";
 
 const t = (second: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, second)).toISOString();
@@ -145,5 +146,33 @@ describe("foldIntents", () => {
       { type: "shown", at: t(2), commentId: 6 },
     ] as const;
     expect(fold([inbox[0]!, shown[0], inbox[1]!, shown[1]])).toEqual(fold(inbox));
+  });
+
+  it("stamps each head with its first delivery, in any order, and judges an approval by those stamps", () => {
+    const fork = { fork: true };
+    const label = facts("open", 7, "a1", fork); // a later event about the same head (a label): does not move its stamp
+    const inbox = [facts("open", 1, "a1", fork), label, facts("push", 9, "b2", fork)];
+    const approve: Intent = { type: "approve", at: t(8), actor: "m" };
+    for (const order of permutations([...inbox, approve])) {
+      const desired = fold(order).desired as DesiredState;
+      expect(desired.headStamps).toEqual({ a1: t(1), b2: t(9) });
+      expect(desired).toMatchObject({ headSha: "b2", approvedAt: t(8) });
+      // b2 was stamped after the comment: not covered, whichever came first.
+      expect(headApproved(desired)).toBe(false);
+      expect(headApproved({ ...desired, headSha: "a1" })).toBe(true);
+    }
+    const later = fold([{ type: "approve", at: t(10), actor: "m" }, { type: "approve", at: t(3), actor: "m" }], fold([...inbox]).desired).desired as DesiredState;
+    expect(later.approvedAt).toBe(t(10));
+    expect(headApproved(later)).toBe(true);
+    const named = fold([{ type: "approve", at: t(3), sha: "b2", actor: "m" }], fold(inbox).desired).desired as DesiredState;
+    expect(headApproved(named)).toBe(true);
+  });
+
+  it("keeps the stamps of the newest heads only", () => {
+    const pushes = Array.from({ length: 30 }, (_, i) => facts("push", i, `sha${i}`));
+    const stamps = (fold(pushes).desired as DesiredState).headStamps ?? {};
+    expect(Object.keys(stamps)).toHaveLength(20);
+    expect(stamps.sha29).toBe(t(29));
+    expect(stamps.sha9).toBeUndefined();
   });
 });

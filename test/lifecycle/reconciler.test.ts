@@ -152,7 +152,7 @@ describe("reconciler", () => {
     await world.until(key, "ready", (f) => f.status === "ready");
     await world.lifecycle.record(key, pushIntent(SHA2, { fork: true }));
     const held = await world.until(key, "held for the new head", (f) => f.artifacts?.blocked !== undefined);
-    expect(held.artifacts?.blocked).toContain("needs `/preview deploy` again");
+    expect(held.artifacts?.blocked).toContain("A newer push is waiting for approval");
     expect(held.checkpoints?.deploy?.sha).toBe(SHA1);
     expect(world.ws.lines().filter((line) => line.sha === SHA2)).toEqual([]);
   });

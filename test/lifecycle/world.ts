@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { Lifecycle } from "../../src/lifecycle/api.js";
 import type { EngineOptions } from "../../src/lifecycle/engine.js";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
+import type { CommandDesk } from "../../src/lifecycle/command-desk.js";
 import { Reconciler } from "../../src/lifecycle/reconciler.js";
 import { staticSettingsSource } from "../../src/lifecycle/settings.js";
 import type { Provider } from "../../src/providers/provider.js";
@@ -38,6 +39,7 @@ export async function makeWorld(params: {
   repoConfig?: (key: EnvKey) => unknown;
   /** The sealing keys, newest first; default `SECRET_KEY` alone. */
   secretKeys?: readonly string[];
+  commands?: CommandDesk;
 }): Promise<World> {
   const ws = stepWorkspace();
   const store = params.store ?? openSqliteStore({ file: join(ws.dir, "state.sqlite"), prefix: "ephemera:" });
@@ -51,6 +53,7 @@ export async function makeWorld(params: {
       notifier,
       log: testLog(),
       ...(params.readinessProbe && { readinessProbe: params.readinessProbe }),
+      ...(params.commands && { commands: params.commands }),
     },
     { ...FAST, ...params.options },
   );

@@ -609,6 +609,16 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
         expect(await store.getMeta("short")).toBeNull();
         expect(await store.getMeta("never-set")).toBeNull();
       });
+
+      it("claims a value once across replicas while it lives, and again once it has expired", async () => {
+        const claims = await Promise.all([store, replica, store, replica].map((s, i) => s.claimMeta("budget", `claim-${i}`, 200)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        expect(await replica.getMeta("budget")).toBe(`claim-${claims.indexOf(true)}`);
+        expect(await store.claimMeta("budget", "later", 200)).toBe(false);
+        await sleep(300);
+        expect(await replica.claimMeta("budget", "after", 200)).toBe(true);
+        expect(await store.getMeta("budget")).toBe("after");
+      });
     });
   });
 }

@@ -1,5 +1,6 @@
 import { show } from "../../config/config-error.js";
 import { InvalidDurationError, parseDuration } from "../../config/duration.js";
+import { FULL_SHA, type ParsedCommand, type Verb } from "../../lifecycle/intent.js";
 
 /**
  * Slash-commands in PR comments (DESIGN §6). Only the first line of a
@@ -7,8 +8,6 @@ import { InvalidDurationError, parseDuration } from "../../config/duration.js";
  * quoted, in a code block or further down is someone talking about the
  * command, not giving it.
  */
-
-export type Verb = "help" | "status" | "extend" | "redeploy" | "destroy" | "deploy";
 
 interface CommandSpec {
   verb: Verb;
@@ -32,9 +31,10 @@ const COMMANDS: readonly CommandSpec[] = [
   { verb: "destroy", usage: "/preview destroy", needsWrite: true, effect: "tear the environment down now" },
   {
     verb: "deploy",
-    usage: "/preview deploy",
+    usage: "/preview deploy [sha]",
     needsWrite: true,
-    effect: "create the environment where policy did not (fork PRs, label mode, after expiry); for a fork, it covers the current head commit only",
+    effect:
+      "create the environment where policy did not (fork PRs, label mode, after expiry); for a fork, it covers the head pushed before this comment (or the full sha given, when it is the head), and a later push waits for a new approval",
   },
 ];
 
@@ -45,18 +45,18 @@ export const COMMANDS_HELP = [
   ...COMMANDS.map(({ usage, needsWrite, effect }) => `| \`${usage}\` | ${needsWrite ? "write access" : "anyone"} | ${effect} |`),
 ].join("\n");
 
-export type ParsedCommand =
-  | { kind: "none" }
-  | { kind: "command"; verb: Verb; needsWrite: boolean; durationMs?: number }
-  /** `reason`: plain words for the commenter, quoting what they typed; `renderCommandReply` escapes it. */
-  | { kind: "invalid"; reason: string };
+/** Whether the verb needs write access (permission `write`, `maintain` or `admin`). */
+export function needsWrite(verb: Verb): boolean {
+  return COMMANDS.find((spec) => spec.verb === verb)?.needsWrite ?? true;
+}
 
 /** Longer first lines are not commands anyone typed; reading only this much bounds the work. */
 const MAX_LINE = 200;
 const PREFIX = /^\/preview(?=\s|$)/i;
 const COMMAND_LIST = `the commands are: ${COMMANDS.map(({ usage }) => usage.replace("/preview ", "")).join(", ")}`;
 
-export function parseCommand(body: string): ParsedCommand {
+/** A command, why it is not one (`reason` quotes what was typed; `renderCommandReply` escapes it), or "none" for a comment that gives no command. */
+export function parseCommand(body: string): ParsedCommand | { kind: "none" } {
   const firstLine = body.slice(0, MAX_LINE + 1).split(/\r\n|\r|\n/, 1)[0] ?? "";
   const line = firstLine.trim();
   if (!PREFIX.test(line)) return { kind: "none" };
@@ -67,10 +67,18 @@ export function parseCommand(body: string): ParsedCommand {
   const spec = COMMANDS.find(({ verb }) => verb === word.toLowerCase());
   if (spec === undefined) return { kind: "invalid", reason: `${show(word)} is not a command; ${COMMAND_LIST}` };
 
-  const command = { kind: "command", verb: spec.verb, needsWrite: spec.needsWrite } as const;
+  const command = { kind: "command", verb: spec.verb } as const;
   if (spec.verb === "extend") return args.length === 0 ? command : withDuration(command, args.join(" "));
+  if (spec.verb === "deploy" && args.length > 0) return withSha(command, args);
   if (args.length > 0) return { kind: "invalid", reason: `${spec.usage} takes no arguments (got ${show(args.join(" "))})` };
   return command;
+}
+
+/** `/preview deploy <sha>`: the full sha, so what is approved is exactly the commit the approver names. */
+function withSha(command: Extract<ParsedCommand, { kind: "command" }>, args: string[]): ParsedCommand {
+  const sha = args[0]?.toLowerCase() ?? "";
+  if (args.length === 1 && FULL_SHA.test(sha)) return { ...command, sha };
+  return { kind: "invalid", reason: `/preview deploy takes the head's full 40-character commit sha (got ${show(args.join(" "))})` };
 }
 
 function withDuration(command: Extract<ParsedCommand, { kind: "command" }>, text: string): ParsedCommand {

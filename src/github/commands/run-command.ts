@@ -1,115 +1,141 @@
 import type { Logger } from "pino";
-import type { EnvKey } from "../../lifecycle/environment.js";
-import { CLOSE_REASONS, type Intent } from "../../lifecycle/intent.js";
-import type { DesiredState } from "../../lifecycle/desired.js";
-import type { RepoTarget } from "../github-api.js";
+import type { ProbotOctokit } from "probot";
+import type { Policy } from "../../config/policy.js";
+import type { CommandDesk, CommandScene } from "../../lifecycle/command-desk.js";
+import { CLOSE_REASONS, type CommandIntent, type Intent } from "../../lifecycle/intent.js";
+import { GitHubGoneError, httpStatus, type RepoTarget } from "../github-api.js";
 import type { HasWriteAccess } from "../permissions.js";
-import { react, reply } from "../replies.js";
+import { prFactsIntent } from "../pull-request-facts.js";
+import { react, reply, type CommandReaction } from "../replies.js";
 import { renderCommandReply, type CommandReply } from "../render-comment.js";
-import type { ParsedCommand } from "./parse-command.js";
+import { needsWrite } from "./parse-command.js";
+import type { ReplyBudget } from "./reply-budget.js";
 
-/** What a command needs from the lifecycle: record an intent, and read what is known of the PR. */
-export interface CommandLifecycle {
-  record(key: EnvKey, intent: Intent, deliveryId?: string): Promise<"recorded" | "duplicate">;
-  desired(key: EnvKey): Promise<{ desired: DesiredState | undefined; maxTtlMs: number | undefined; expiresAt: string | undefined } | null>;
-  /** The fork policy in force for the repository (its file may only make it stricter). */
-  forkPolicy(key: EnvKey, desired: DesiredState | undefined): Promise<"never" | "approve" | "always">;
-}
-
-export interface CommandRequest {
-  key: EnvKey;
-  target: RepoTarget;
-  command: Exclude<ParsedCommand, { kind: "none" }>;
-  commentId: number;
-  author: string;
-  /** The comment's `created_at`: when the command was given. */
-  at: string;
-  deliveryId: string;
-  /** The PR as GitHub says it is now, for `/preview deploy` on a PR Ephemera has not heard of. */
-  currentPullRequest: () => Promise<Extract<Intent, { type: "open" }>>;
-}
-
-export interface CommandDeps {
-  lifecycle: CommandLifecycle;
+export interface CommandDeskDeps {
+  octokitFor(installationId: number): Promise<ProbotOctokit>;
   hasWriteAccess: HasWriteAccess;
+  /** The fork policy in force for the environment (a repository's file may only make it stricter). */
+  forkPolicy(scene: CommandScene): Promise<Policy["forks"]>;
+  replyBudget: ReplyBudget;
   log: Logger;
 }
 
-/** Intents are recorded in order; the command's delivery id marks the last, which decides "duplicate". */
-type Outcome = { intents: Intent[] } | { refusal: CommandReply } | { help: true };
-
-/**
- * Runs one slash-command (DESIGN §6): checks permission where the verb needs
- * write access, records the intent, and answers with a reaction (`+1` done,
- * `confused` refused) and, for a refusal or help, one reply. A redelivered
- * command records nothing twice and answers nothing twice.
- */
-export async function runCommand(request: CommandRequest, deps: CommandDeps): Promise<void> {
-  const outcome = await decide(request, deps);
-  if ("intents" in outcome) {
-    let recorded: "recorded" | "duplicate" = "recorded";
-    for (const [index, intent] of outcome.intents.entries()) {
-      const last = index === outcome.intents.length - 1;
-      recorded = await deps.lifecycle.record(request.key, intent, last ? request.deliveryId : `${request.deliveryId}:${index}`);
-    }
-    if (recorded === "duplicate") return;
-    await react({ ...request.target, commentId: request.commentId, content: "+1" });
-    return;
-  }
-  // Nothing is recorded for a reply, so the reaction is what makes it happen once: it goes first, and GitHub
-  // says whether it was there already (a redelivered command). A reply that fails after the reaction (or a
-  // process that dies between the two) is lost rather than posted twice; the reaction still tells the commenter.
-  const reaction = await react({ ...request.target, commentId: request.commentId, content: "help" in outcome ? "+1" : "confused" });
-  if (reaction === "existing") return;
-  const body = renderCommandReply("help" in outcome ? { kind: "help" } : outcome.refusal);
-  await reply({ ...request.target, issueNumber: request.key.pr, body });
-  deps.log.info({ ...request.key, author: request.author, outcome: "help" in outcome ? "help" : outcome.refusal.kind }, "command answered");
+/** What a command makes, and its answer on the PR: a reaction, and for a refusal or `help` one reply. */
+interface Outcome {
+  intents: Intent[];
+  reaction: CommandReaction;
+  reply?: CommandReply;
 }
 
-async function decide(request: CommandRequest, deps: CommandDeps): Promise<Outcome> {
-  const { command, key, at, author } = request;
-  if (command.kind === "invalid") return { refusal: { kind: "invalid", reason: command.reason } };
-  if (command.verb === "help") return { help: true };
-  if (command.needsWrite && !(await deps.hasWriteAccess({ ...request.target, username: author, repoId: key.repoId }))) {
-    return { refusal: { kind: "no-permission", verb: command.verb } };
+/** Slash-commands carried out on GitHub's side (DESIGN §6): who gave them, and the answer. */
+export function gitHubCommandDesk(deps: CommandDeskDeps): CommandDesk {
+  return {
+    async carryOut(command, scene) {
+      try {
+        return await runCommand(command, scene, deps);
+      } catch (error) {
+        if (!answerable(error)) {
+          // Trying again would fail the same way and hold up what follows it in the inbox (a close among them).
+          deps.log.warn({ err: error, repoId: scene.key.repoId, pr: scene.key.pr, commentId: command.commentId }, "a command cannot be carried out (the PR, the repository or the installation is gone); it is dropped");
+          return [];
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+/** Whether GitHub may answer a later attempt: not when the installation's token, the repository or the PR is gone. */
+function answerable(error: unknown): boolean {
+  if (error instanceof GitHubGoneError) return false;
+  const status = httpStatus(error);
+  return status === undefined || !GONE_STATUSES.has(status);
+}
+
+const GONE_STATUSES: ReadonlySet<number> = new Set([401, 404, 410, 422]);
+
+/**
+ * Checks the commenter's permission, decides, then answers: the reaction
+ * first, and the reply only when GitHub says the reaction is new — so a
+ * command carried out again (its worker died before the fold was
+ * committed) is not answered twice. A reply to a commenter without write
+ * access also needs the PR's reply budget. A reply lost to a crash after
+ * the reaction stays lost: at most once.
+ */
+async function runCommand(command: CommandIntent, scene: CommandScene, deps: CommandDeskDeps): Promise<Intent[]> {
+  const [owner = "", repo = ""] = command.repo.split("/");
+  const target: RepoTarget = { octokit: await deps.octokitFor(command.installationId), owner, repo };
+  const writer = await deps.hasWriteAccess({ ...target, username: command.author, repoId: scene.key.repoId });
+  const outcome = await decide(command, scene, writer, target, deps);
+  const log = deps.log.child({ repoId: scene.key.repoId, pr: scene.key.pr, commentId: command.commentId, deliveryId: command.deliveryId });
+  let reaction: "created" | "existing" | "failed";
+  try {
+    reaction = await react({ ...target, commentId: command.commentId, content: outcome.reaction });
+  } catch (error) {
+    // The command still takes effect; only the answer is lost.
+    if (!(error instanceof GitHubGoneError)) log.warn({ err: error }, "could not react to a command");
+    reaction = "failed";
   }
-  switch (command.verb) {
+  if (outcome.reply !== undefined && reaction === "created" && (writer || (await deps.replyBudget(scene.key, command.commentId)))) {
+    await reply({ ...target, issueNumber: scene.key.pr, body: renderCommandReply(outcome.reply) }).catch((error: unknown) => {
+      log.warn({ err: error }, "could not reply to a command");
+    });
+  }
+  log.info({ author: command.author, verb: command.command.kind === "command" ? command.command.verb : "invalid", reaction: outcome.reaction }, "command carried out");
+  return outcome.intents;
+}
+
+async function decide(command: CommandIntent, scene: CommandScene, writer: boolean, target: RepoTarget, deps: CommandDeskDeps): Promise<Outcome> {
+  const { at, author } = command;
+  const parsed = command.command;
+  if (parsed.kind === "invalid") return refusal({ kind: "invalid", reason: parsed.reason });
+  if (parsed.verb === "help") return { intents: [], reaction: "+1", reply: { kind: "help" } };
+  if (needsWrite(parsed.verb) && !writer) return refusal({ kind: "no-permission", verb: parsed.verb });
+  switch (parsed.verb) {
     case "status":
-      return { intents: [{ type: "refresh", at }] };
+      return done({ type: "refresh", at });
     case "redeploy":
-      return { intents: [{ type: "redeploy", at, actor: author }] };
+      return done({ type: "redeploy", at, actor: author });
     case "destroy":
-      return { intents: [{ type: "close", at, reason: CLOSE_REASONS.destroy }] };
+      return done({ type: "close", at, reason: CLOSE_REASONS.destroy });
     case "extend":
-      return extendOutcome(request, deps);
+      return extendOutcome(command, scene, parsed.durationMs);
     case "deploy":
-      return deployOutcome(request, deps);
+      return deployOutcome(command, scene, target, deps, parsed.sha);
   }
 }
 
-async function extendOutcome({ key, at, author, command }: CommandRequest, deps: CommandDeps): Promise<Outcome> {
-  const durationMs = command.kind === "command" ? command.durationMs : undefined;
-  const known = await deps.lifecycle.desired(key);
-  if (known?.maxTtlMs !== undefined && known.expiresAt !== undefined && durationMs !== undefined && durationMs > known.maxTtlMs) {
+const done = (...intents: Intent[]): Outcome => ({ intents, reaction: "+1" });
+const refusal = (reply: CommandReply): Outcome => ({ intents: [], reaction: "confused", reply });
+
+function extendOutcome({ at, author }: CommandIntent, { fields }: CommandScene, durationMs: number | undefined): Outcome {
+  const maxTtlMs = fields.config?.maxTtlMs;
+  const expiresAt = fields.expires_at;
+  if (maxTtlMs !== undefined && expiresAt !== undefined && durationMs !== undefined && durationMs > maxTtlMs) {
     // The reply says when the environment does expire: the refusal leaves that as it is.
-    return { refusal: { kind: "over-cap", maxTtlMs: known.maxTtlMs, expiresAt: known.expiresAt, now: at } };
+    return refusal({ kind: "over-cap", maxTtlMs, expiresAt, now: at });
   }
-  return { intents: [durationMs === undefined ? { type: "extend", at, actor: author } : { type: "extend", at, byMs: durationMs, actor: author }] };
+  return done(durationMs === undefined ? { type: "extend", at, actor: author } : { type: "extend", at, byMs: durationMs, actor: author });
 }
 
 /**
- * `/preview deploy` approves the head Ephemera last showed on the PR (the
- * sticky comment names it), so a push that lands while a maintainer types is
- * not approved unseen; only for a PR never heard of is GitHub asked.
+ * `/preview deploy [sha]`: an approval stamped with the comment's time (or
+ * naming a sha); which head it covers is judged by GitHub's stamps when it
+ * is folded (see `headApproved`), so a push that came after the comment is
+ * not approved however late the command is carried out. Only for a PR
+ * never heard of is GitHub asked what it is.
  */
-async function deployOutcome(request: CommandRequest, deps: CommandDeps): Promise<Outcome> {
-  const known = await deps.lifecycle.desired(request.key);
-  const facts = known?.desired?.headSha ? undefined : await request.currentPullRequest();
-  const fork = facts?.fork ?? known?.desired?.fork ?? false;
-  if (fork && (await deps.lifecycle.forkPolicy(request.key, known?.desired)) === "never") {
-    return { refusal: { kind: "invalid", reason: "this repository never deploys pull requests from forks" } };
+async function deployOutcome(command: CommandIntent, scene: CommandScene, target: RepoTarget, deps: CommandDeskDeps, sha: string | undefined): Promise<Outcome> {
+  const facts = scene.desired?.headSha ? undefined : await currentPullRequest(command, scene, target);
+  const fork = facts?.fork ?? scene.desired?.fork ?? false;
+  if (fork && (await deps.forkPolicy(scene)) === "never") {
+    return refusal({ kind: "invalid", reason: "this repository never deploys pull requests from forks" });
   }
-  const sha = facts?.headSha ?? known?.desired?.headSha ?? "";
-  const approve: Intent = { type: "approve", at: request.at, sha, actor: request.author };
-  return { intents: facts ? [facts, approve] : [approve] };
+  const approve: Intent = { type: "approve", at: command.at, actor: command.author, ...(sha !== undefined && { sha }) };
+  return facts ? done(facts, approve) : done(approve);
+}
+
+async function currentPullRequest(command: CommandIntent, { key }: CommandScene, target: RepoTarget): Promise<Extract<Intent, { type: "open" }>> {
+  const { data } = await target.octokit.rest.pulls.get({ owner: target.owner, repo: target.repo, pull_number: key.pr });
+  return prFactsIntent("open", { repository: { id: key.repoId, full_name: command.repo }, installation: { id: command.installationId }, pull_request: data });
 }

@@ -290,6 +290,10 @@ class RedisStateStore implements RedisStore {
     else await this.client.set(this.keys.meta(name), value, "PX", ttlMs);
   }
 
+  async claimMeta(name: string, value: string, ttlMs: number): Promise<boolean> {
+    return (await this.client.set(this.keys.meta(name), value, "PX", ttlMs, "NX")) === "OK";
+  }
+
   rebuildGlobalIndexes(): Promise<void> {
     return this.global.rebuild();
   }

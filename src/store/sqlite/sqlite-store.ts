@@ -256,6 +256,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       setKv(keys.meta(name), value, ttlMs === null ? null : now() + ttlMs);
     },
 
+    async claimMeta(name, value, ttlMs) {
+      return setKv(keys.meta(name), value, now() + ttlMs, true);
+    },
+
     async ping() {
       sql("SELECT 1").get();
     },

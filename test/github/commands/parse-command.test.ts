@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COMMANDS_HELP, parseCommand } from "../../../src/github/commands/parse-command.js";
+import { COMMANDS_HELP, needsWrite, parseCommand } from "../../../src/github/commands/parse-command.js";
 
 const H = 3_600_000;
 
@@ -17,12 +17,21 @@ describe("parseCommand", () => {
     ["/preview destroy", "destroy", true],
     ["/preview deploy", "deploy", true],
     ["/preview extend", "extend", true],
-  ] as const)("reads %j", (body, verb, needsWrite) => {
-    expect(parseCommand(body)).toEqual({ kind: "command", verb, needsWrite });
+  ] as const)("reads %j", (body, verb, write) => {
+    expect(parseCommand(body)).toEqual({ kind: "command", verb });
+    expect(needsWrite(verb)).toBe(write);
+  });
+
+  it("reads deploy with a full sha, and refuses anything shorter", () => {
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    expect(parseCommand(`/preview deploy ${sha}`)).toEqual({ kind: "command", verb: "deploy", sha });
+    expect(parseCommand(`/preview deploy ${sha.toUpperCase()}`)).toEqual({ kind: "command", verb: "deploy", sha });
+    expect(reasonOf("/preview deploy 0123456")).toBe(`/preview deploy takes the head's full 40-character commit sha (got "0123456")`);
+    expect(reasonOf(`/preview deploy ${sha} now`)).toMatch(/^\/preview deploy takes the head's full 40-character commit sha/);
   });
 
   it("reads extend with a duration", () => {
-    expect(parseCommand("/preview extend 4h")).toEqual({ kind: "command", verb: "extend", needsWrite: true, durationMs: 4 * H });
+    expect(parseCommand("/preview extend 4h")).toEqual({ kind: "command", verb: "extend", durationMs: 4 * H });
     expect(parseCommand("/preview extend 1h30m")).toMatchObject({ durationMs: 1.5 * H });
     // What the comment shows ("1h 30m") can be typed back.
     expect(parseCommand("/preview extend 1h 30m")).toMatchObject({ durationMs: 1.5 * H });
@@ -65,7 +74,7 @@ describe("parseCommand", () => {
 
   it("lists the commands for an unknown verb", () => {
     expect(reasonOf("/preview frobnicate")).toBe(
-      '"frobnicate" is not a command; the commands are: help, status, extend [duration], redeploy, destroy, deploy',
+      '"frobnicate" is not a command; the commands are: help, status, extend [duration], redeploy, destroy, deploy [sha]',
     );
   });
 
@@ -112,7 +121,7 @@ describe("COMMANDS_HELP", () => {
       ["| `/preview extend [duration]`", "write access"],
       ["| `/preview redeploy`", "write access"],
       ["| `/preview destroy`", "write access"],
-      ["| `/preview deploy`", "write access"],
+      ["| `/preview deploy [sha]`", "write access"],
     ]);
   });
 });

@@ -11,17 +11,19 @@ import { requestMatcher, type Matchable, type MethodPattern, type PathPattern } 
  * - `{ rateLimit: "secondary" }`: 403 with `retry-after: resetInSeconds`;
  * - `{ truncate: n }`: the real answer, its list cut to the first n items and
  *   its `link` header dropped (0: an empty list), as a partial or empty read;
- * - `"connection-reset"`: the socket is destroyed without an answer.
+ * - `"connection-reset"`: the socket is destroyed without an answer;
+ * - `{ delayMs }`: the real answer, `delayMs` late (a slow GitHub).
  */
 export type Fault =
   | number
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { rateLimit: "primary" | "secondary"; resetInSeconds?: number }
   | { truncate: number }
+  | { delayMs: number }
   | "connection-reset";
 
 /** What the server does with a fault: answer in place of the handler, post-process its answer, or hang up. */
-export type FaultAction = { kind: "replace"; reply: Reply } | { kind: "truncate"; keep: number } | { kind: "reset" };
+export type FaultAction = { kind: "replace"; reply: Reply } | { kind: "truncate"; keep: number } | { kind: "delay"; ms: number } | { kind: "reset" };
 
 const MESSAGES: Record<number, string> = {
   401: "Bad credentials",
@@ -61,6 +63,7 @@ function toAction(fault: Fault, nowSeconds: number): FaultAction {
   if (fault === "connection-reset") return { kind: "reset" };
   if (typeof fault === "number") return { kind: "replace", reply: { status: fault, body: errorBody(fault, MESSAGES[fault] ?? "Error") } };
   if ("truncate" in fault) return { kind: "truncate", keep: fault.truncate };
+  if ("delayMs" in fault) return { kind: "delay", ms: fault.delayMs };
   if ("rateLimit" in fault) {
     const wait = fault.resetInSeconds ?? 60;
     const reply: Reply =

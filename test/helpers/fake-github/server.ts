@@ -74,6 +74,8 @@ export function createRequestHandler(deps: ServerDeps): (request: IncomingMessag
     if (injected) record.fault = injected.fault;
     if (injected?.action.kind === "reset") return "reset";
     if (injected?.action.kind === "replace") return injected.action.reply;
+    const delay = injected?.action.kind === "delay" ? injected.action.ms : 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
 
     const { caller } = routeRequest;
     if (caller.kind === "invalid") return new HttpError(401, caller.reason).reply();
