@@ -26,8 +26,8 @@ export interface Runtime {
   owners: ResourceOwner[];
   /** The server's start-up checks that need the providers' backends: every template database closed to PUBLIC. */
   checkProviders(): Promise<void>;
-  /** How `run` steps are confined in this process, for `ephemera_step_isolation`. */
-  stepIsolation: IsolationMode;
+  /** How `run` steps are confined in this process, for `ephemera_step_isolation`; undefined where steps do not run. */
+  stepIsolation: IsolationMode | undefined;
   close(): Promise<void>;
 }
 
@@ -36,6 +36,17 @@ const DEFAULT_CONFIG_PATH = "./ephemera.config.yml";
 /** The settings a runtime is made from; the server's `AppEnv` and the CLI's `CliEnv` both have them. */
 export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "postgresPrefix" | "redisUrl" | "keyPrefix" | "dataDir" | "port" | "steps">;
 
+export interface RuntimeOptions {
+  /**
+   * Whether `run` steps may run in this process (default true): the step
+   * sandbox is opened (the firewall installed, the isolation mode chosen,
+   * start-up refused where steps cannot be isolated) only then. CLI commands
+   * that only read the store do without: they neither need a sandbox nor
+   * should fail where the server's isolation is not available.
+   */
+  readonly runsSteps?: boolean;
+}
+
 /**
  * Loads the operator config (EPHEMERA_CONFIG, or ./ephemera.config.yml when
  * present, or the built-in template), opens the store and builds the
@@ -43,7 +54,7 @@ export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "postgresPr
  * a configuration error, found here rather than at the first PR; so is a
  * `run` step that cannot be isolated (see providers/sandbox/).
  */
-export async function openRuntime(env: RuntimeEnv, log: Logger): Promise<Runtime> {
+export async function openRuntime(env: RuntimeEnv, log: Logger, { runsSteps = true }: RuntimeOptions = {}): Promise<Runtime> {
   const configPath = resolve(env.configPath ?? DEFAULT_CONFIG_PATH);
   const operator = await loadOperatorConfig(configPath, { required: env.configPath !== undefined });
   const usesPostgres = Object.values(operator.templates).some((template) => template.steps.some((step) => step.uses === "postgres"));
@@ -52,7 +63,7 @@ export async function openRuntime(env: RuntimeEnv, log: Logger): Promise<Runtime
   }
   const providerLog = log.child({ name: "providers" });
   const configDir = existsSync(configPath) ? dirname(configPath) : process.cwd();
-  const { mode, sandbox } = await openStepSandbox(stepIsolationSettings(env), {
+  const { mode, sandbox } = !runsSteps ? { mode: undefined, sandbox: undefined } : await openStepSandbox(stepIsolationSettings(env), {
     configDir,
     hasRunSteps: Object.values(operator.templates).some((template) => [...template.steps, ...template.teardown].some((step) => step.run !== undefined)),
     hidden: [...env.steps.secretFiles, env.dataDir].map((path) => resolve(path)),
@@ -60,13 +71,14 @@ export async function openRuntime(env: RuntimeEnv, log: Logger): Promise<Runtime
     appPort: env.port,
     log: providerLog,
   });
-  const run = new RunProvider({ cwd: configDir, sandbox });
+  // Without runsSteps there is no run provider at all: a step reaching it fails as an unknown provider, never unconfined.
+  const run = runsSteps ? [new RunProvider({ cwd: configDir, sandbox })] : [];
   const postgres = env.postgresUrl ? new PostgresProvider({ adminUrl: env.postgresUrl, prefix: env.postgresPrefix, log: providerLog }) : undefined;
   const store = openStore(env, log);
   return {
     operator,
     store,
-    providers: postgres ? [run, postgres] : [run],
+    providers: [...run, ...(postgres ? [postgres] : [])],
     owners: [...(postgres ? [postgres] : []), ...(sandbox ? [sandbox.owner] : [])],
     stepIsolation: mode,
     async checkProviders() {

@@ -30,6 +30,8 @@ export interface Command {
   readonly help: string;
   /** Its options, as `parseArgs` takes them; `--help` is added to every command. */
   readonly options: OptionSpecs;
+  /** Whether it may run `run` steps (teardown commands, a setup the reconciler resumes) or remove their working directories: only then is the step sandbox opened. */
+  readonly runsSteps?: true;
   run(args: ParsedArgs, cli: CliContext): Promise<ExitCode>;
 }
 

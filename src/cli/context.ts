@@ -6,7 +6,7 @@ import { EnvError, readCliEnv, type CliEnv } from "../config/env.js";
 import { loadPrivateKey } from "../config/private-key.js";
 import { Lifecycle } from "../lifecycle/api.js";
 import { createSealer, type Sealer } from "../providers/secrets.js";
-import { openRuntime, type Runtime, type RuntimeEnv } from "../runtime.js";
+import { openRuntime, type Runtime, type RuntimeEnv, type RuntimeOptions } from "../runtime.js";
 import { createCliLogger } from "./cli-log.js";
 import { CliFailure } from "./command.js";
 import { Output } from "./output.js";
@@ -21,7 +21,7 @@ export interface CliIO {
   /** Aborted on Ctrl-C: steps running in this process stop, and another worker resumes them. */
   signal?: AbortSignal;
   /** Opens the runtime; tests wrap the real one to swap a provider. */
-  openRuntime?: (env: RuntimeEnv, log: Logger) => Promise<Runtime>;
+  openRuntime?: (env: RuntimeEnv, log: Logger, options: RuntimeOptions) => Promise<Runtime>;
 }
 
 /** What a command works with. The runtime and GitHub are opened on first use, and closed when the command ends. */
@@ -35,13 +35,14 @@ export class CliContext {
     readonly log: Logger,
     readonly signal: AbortSignal,
     private readonly open: NonNullable<CliIO["openRuntime"]>,
+    private readonly runsSteps: boolean,
   ) {}
 
   /** Reads the configuration (an `EnvError` names a bad variable) and makes the logger. */
-  static async create(io: CliIO, out: Output): Promise<CliContext> {
+  static async create(io: CliIO, out: Output, { runsSteps }: RuntimeOptions): Promise<CliContext> {
     const env = readCliEnv(io.env);
     const log = await createCliLogger(env, out);
-    return new CliContext(env, out, log, io.signal ?? new AbortController().signal, io.openRuntime ?? openRuntime);
+    return new CliContext(env, out, log, io.signal ?? new AbortController().signal, io.openRuntime ?? openRuntime, runsSteps ?? false);
   }
 
   /**
@@ -56,7 +57,7 @@ export class CliContext {
       if (redisUrl === undefined && !options.create && !existsSync(dataDir)) {
         throw new CliFailure(`no embedded store at ${resolve(dataDir)}: run the CLI where Ephemera runs, or set EPHEMERA_DATA_DIR (or REDIS_URL) as the server has them`);
       }
-      this.opened = this.open(this.env, this.log).then((runtime) => this.reachable(runtime));
+      this.opened = this.open(this.env, this.log, { runsSteps: this.runsSteps }).then((runtime) => this.reachable(runtime));
     }
     return this.opened;
   }

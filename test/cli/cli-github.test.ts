@@ -1,3 +1,4 @@
+import { chmodSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -35,6 +36,8 @@ beforeAll(async () => {
     await world.lifecycle.record({ repoId: repo.id, pr }, openIntent(pull.head.sha, { repo: "acme/web", installationId: INSTALLATION, headRef: pull.head.ref }, pull.updated_at));
   }
   await world.reconciler.runDue();
+  // As root the CLI's extend opens the step sandbox as the server does: step uids must be able to enter the config's directory and ./workdirs.
+  chmodSync(world.ws.dir, 0o711);
   env = {
     ...gh.env,
     APP_ID: credentials.APP_ID,
@@ -58,7 +61,6 @@ beforeEach(() => {
 describe("the CLI with the App's credentials", () => {
   it("extends an environment and shows the new expiry on the PR, as the server would", async () => {
     const result = await cli(["extend", "acme/web", "42", "1h"]);
-
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
     const expiresAt = (await world.store.load({ repoId: repo.id, pr: 42 }))?.fields.expires_at ?? "";

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { runCli } from "../../src/cli/run-cli.js";
 import type { TtySink } from "../../src/cli/progress.js";
 import type { Provider, StepContext } from "../../src/providers/provider.js";
-import { openRuntime, type Runtime, type RuntimeEnv } from "../../src/runtime.js";
+import { openRuntime, type Runtime, type RuntimeEnv, type RuntimeOptions } from "../../src/runtime.js";
 import { TSX_LOADER } from "../helpers/app-process.js";
 
 /**
@@ -79,8 +79,8 @@ export function collectingSink(isTTY = false): TtySink & { text: string } {
 export async function runCliHere(args: string[], env: Record<string, string>, options: { providers?: Provider[]; owners?: Runtime["owners"]; stderrIsTTY?: boolean } = {}): Promise<CliResult> {
   const stdout = collectingSink();
   const stderr = collectingSink(options.stderrIsTTY);
-  const open = async (runtimeEnv: RuntimeEnv, log: Logger): Promise<Runtime> => {
-    const runtime = await openRuntime(runtimeEnv, log);
+  const open = async (runtimeEnv: RuntimeEnv, log: Logger, runtimeOptions: RuntimeOptions): Promise<Runtime> => {
+    const runtime = await openRuntime(runtimeEnv, log, runtimeOptions);
     const swapped = options.providers ?? [];
     return {
       ...runtime,

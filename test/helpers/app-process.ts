@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { freePort } from "./redis-server.js";
 
@@ -59,12 +59,24 @@ export async function runMainToExit(
   }
 }
 
+/**
+ * mkdtemp makes 0700 directories. As root the app refuses to start when the
+ * step uids cannot reach its working directories (./workdirs) or read the
+ * config's directory, as it would for an operator's: open the directories
+ * from the temp root down to `cwd` for traversal (o+x), not listing.
+ */
+function letStepUidsIn(cwd: string): void {
+  const root = tmpdir();
+  for (let dir = resolve(cwd); dir.startsWith(`${root}/`); dir = dirname(dir)) chmodSync(dir, statSync(dir).mode | 0o711);
+}
+
 function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: "json", LOG_LEVEL: "info", ...env };
 }
 
 export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera-app-")), waitForHealth = true, healthTimeoutMs = 60_000, runAs }: SpawnOptions): Promise<AppProcess> {
   const port = Number(env.PORT ?? (await freePort()));
+  letStepUidsIn(cwd);
   const node = [process.execPath, "--import", TSX_LOADER, MAIN];
   // setpriv (util-linux) execs node in place, so the child's pid is the app's; by its full path, as a test may hand the app a PATH of its own.
   const argv = runAs === undefined ? node : ["/usr/bin/setpriv", `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, "--clear-groups", ...node];

@@ -33,6 +33,7 @@ const EPHEMERA_METRICS = [
   "ephemera_github_rate_limit_remaining",
   "ephemera_store_errors_total",
   "ephemera_store_operation_duration_seconds",
+  "ephemera_step_isolation",
 ];
 
 /** An HTTP server with only the /metrics handler, answering 404 where it declines, as Probot's server does. */

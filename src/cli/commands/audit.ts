@@ -6,6 +6,7 @@ import { positionals, type Command } from "../command.js";
 
 export const audit: Command = {
   name: "audit",
+  runsSteps: true,
   summary: "find and remove resources no environment claims (orphans)",
   help: `Usage: ephemera audit [--dry-run] [--force]
 

@@ -11,6 +11,7 @@ const EXTENDABLE = new Set(["pending", "queued", "provisioning", "ready", "faile
 
 export const extend: Command = {
   name: "extend",
+  runsSteps: true,
   summary: "extend an environment's life, as /preview extend does",
   help: `Usage: ephemera extend <owner/name> <pr> <duration> [--wait <duration>]
 

@@ -4,6 +4,7 @@ import { envLabel } from "../find-environment.js";
 
 export const gc: Command = {
   name: "gc",
+  runsSteps: true,
   summary: "reap what is expired now (reconcile everything due)",
   help: `Usage: ephemera gc
 

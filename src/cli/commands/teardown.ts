@@ -8,6 +8,7 @@ import { WAIT_HELP, WAIT_OPTION, waitMs } from "../wait-option.js";
 
 export const teardown: Command = {
   name: "teardown",
+  runsSteps: true,
   summary: "tear an environment down now, as /preview destroy does",
   help: `Usage: ephemera teardown <owner/name> <pr> [--wait <duration>]
 
