@@ -16,6 +16,7 @@ import {
   type LeaseName,
   type RecordOptions,
   type StateStore,
+  type TokenBucketLimit,
 } from "../state-store.js";
 import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
@@ -280,6 +281,10 @@ class RedisStateStore implements RedisStore {
   async setMeta(name: string, value: string, ttlMs: number | null): Promise<void> {
     if (ttlMs === null) await this.client.set(this.keys.meta(name), value);
     else await this.client.set(this.keys.meta(name), value, "PX", ttlMs);
+  }
+
+  async takeToken(bucket: string, limit: TokenBucketLimit): Promise<number> {
+    return asNumber(await callScript(this.client, "take-token", [this.keys.bucket(bucket)], [limit.perSecond, limit.burst]));
   }
 
   rebuildGlobalIndexes(): Promise<void> {

@@ -20,6 +20,7 @@ export const SCRIPT_NAMES = [
   "forget-env",
   "admit",
   "release-admission",
+  "take-token",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
