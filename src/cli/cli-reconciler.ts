@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { installationClients } from "../github/installation-clients.js";
 import { appBotIdentity, gitHubWiring } from "../github/wiring.js";
 import { Lifecycle } from "../lifecycle/api.js";
 import type { EnvKey, EventLogEntry, Status } from "../lifecycle/environment.js";
@@ -83,7 +84,7 @@ export class CliReconciler {
     }
     const bot = await appBotIdentity(github, cli.log);
     const lifecycle = new Lifecycle({ store: runtime.store });
-    const { settings, notifier } = gitHubWiring({ operator: runtime.operator, store: runtime.store, lifecycle, octokitFor: (id) => github.auth(id), bot, log: cli.log });
+    const { settings, notifier } = gitHubWiring({ operator: runtime.operator, store: runtime.store, lifecycle, clients: installationClients(() => github), bot, log: cli.log });
     return new CliReconciler(cli, { settings, notifier, drain: () => notifier.drain() }, runtime, sealer);
   }
 

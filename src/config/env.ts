@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InvalidDurationError, parseDuration } from "./duration.js";
+import type { TokenBucketLimit } from "../store/state-store.js";
 import { DEFAULT_POSTGRES_PREFIX, POSTGRES_PREFIX_PATTERN } from "../providers/postgres-provider.js";
 
 /**
@@ -48,6 +49,15 @@ function durationVariable(fallback: string) {
     });
 }
 
+/** A number above 0 and at most `max`, given as text. */
+function positiveNumber(fallback: string, expected: string, max: number) {
+  return z
+    .string()
+    .default(fallback)
+    .transform(Number)
+    .refine((value) => Number.isFinite(value) && value > 0 && value <= max, { message: `must be ${expected}, at most ${max}` });
+}
+
 const envSchema = z.object({
   /** The GitHub App's numeric id. */
   APP_ID: z.string({ error: "is required (the GitHub App's id)" }).regex(/^\d+$/, "must be the GitHub App's numeric id"),
@@ -73,7 +83,7 @@ const envSchema = z.object({
     message: "must be a host name with an optional port, without protocol or path (e.g. github.example.com)",
   }),
   GHE_PROTOCOL: z.enum(["http", "https"], { error: "must be http or https" }).default("https"),
-  /** Redis for state (and Probot's shared throttling); unset: the embedded store. */
+  /** Redis for state (and the pacing of GitHub writes across replicas); unset: the embedded store. */
   REDIS_URL: urlWithProtocols(["redis:", "rediss:"], "redis://host:6379 or rediss://…"),
   EPHEMERA_KEY_PREFIX: z
     .string()
@@ -105,6 +115,13 @@ const envSchema = z.object({
   EPHEMERA_REDELIVERY_INTERVAL: durationVariable("5m"),
   /** How often each replica removes provider resources no environment claims. */
   EPHEMERA_AUDIT_INTERVAL: durationVariable("1h"),
+  /**
+   * GitHub writes (POST, PATCH, PUT, DELETE) per second per installation,
+   * across every replica: the refill rate of the installation's bucket in the store.
+   */
+  EPHEMERA_GITHUB_WRITES_PER_SECOND: positiveNumber("1", "a number of writes per second above 0 (e.g. 1 or 0.5)", 50),
+  /** Writes an idle installation may make at once before the pace applies: the bucket's size. */
+  EPHEMERA_GITHUB_WRITE_BURST: positiveNumber("5", "a whole number of writes, at least 1", 100).refine(Number.isInteger, { message: "must be a whole number of writes, at least 1" }),
   /** Key material for sealing secret step outputs in the store; unset: derived from WEBHOOK_SECRET. */
   EPHEMERA_SECRET_KEY: optionalText.refine((value) => value === undefined || value.length >= 32, {
     message: "must be at least 32 characters",
@@ -131,6 +148,8 @@ export interface AppEnv {
   secretKey: string;
   /** Background jobs (DESIGN §8), in ms. */
   intervals: { resyncMs: number; redeliveryMs: number; auditMs: number };
+  /** Each installation's bucket for GitHub writes, shared by every replica through the store (DESIGN §2). */
+  githubWrites: TokenBucketLimit;
 }
 
 export function readEnv(env: Record<string, string | undefined>): AppEnv {
@@ -214,5 +233,6 @@ function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string
       redeliveryMs: value.EPHEMERA_REDELIVERY_INTERVAL,
       auditMs: value.EPHEMERA_AUDIT_INTERVAL,
     },
+    githubWrites: { perSecond: value.EPHEMERA_GITHUB_WRITES_PER_SECOND, burst: value.EPHEMERA_GITHUB_WRITE_BURST },
   };
 }

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
-import type { Probot, ProbotOctokit } from "probot";
+import type { Probot } from "probot";
 import type { OperatorConfig } from "../config/operator-config.js";
 import type { BotIdentity } from "./github-api.js";
 import { GitHubNotifier } from "./github-notifier.js";
+import type { InstallationClients } from "./installation-clients.js";
 import { repoSettingsSource } from "./repo-settings-source.js";
 import type { Lifecycle } from "../lifecycle/api.js";
 import type { SettingsSource } from "../lifecycle/settings.js";
@@ -18,22 +19,24 @@ export interface GitHubWiringParams {
   operator: OperatorConfig;
   store: StateStore;
   lifecycle: Pick<Lifecycle, "record">;
-  octokitFor(installationId: number): Promise<ProbotOctokit>;
+  clients: InstallationClients;
   /** Filled in once known (see `appBotIdentity`); read at each update. */
   bot: BotIdentity;
   log: Logger;
 }
 
 export function gitHubWiring(params: GitHubWiringParams): { settings: SettingsSource; notifier: GitHubNotifier } {
-  const { operator, store, lifecycle, octokitFor, bot, log } = params;
-  const settings = repoSettingsSource({ operator, octokitFor });
+  const { operator, store, lifecycle, clients, bot, log } = params;
+  const settings = repoSettingsSource({ operator, clients });
   const notifier = new GitHubNotifier({
     store,
     recordShown: async (key, shown) => {
       await lifecycle.record(key, { type: "shown", at: new Date().toISOString(), ...shown });
     },
     template: (name) => settings.template(name),
-    octokitFor,
+    // Addressed by name, so a reused name could reach another repository: the notifier is to ask for
+    // `clients.forRepository({ installationId, repoId })` instead (issue 11.4), once it passes the repository id.
+    octokitFor: (installationId) => clients.forInstallation(installationId),
     bot,
     log: log.child({ name: "github" }),
   });
