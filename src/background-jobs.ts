@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Probot } from "probot";
+import type { InstallationClients } from "./github/installation-clients.js";
 import { startPeriodic } from "./github/periodic.js";
 import { redeliverFailed } from "./github/redeliver.js";
 import { resync } from "./github/resync.js";
@@ -19,6 +20,7 @@ export interface JobIntervals {
 
 export interface BackgroundJobsDeps {
   probot: Probot;
+  clients: InstallationClients;
   lifecycle: Lifecycle;
   store: StateStore;
   /** Shows torn-down environments whose update died with a replica (GitHubNotifier.catchUp). */
@@ -46,7 +48,7 @@ export function startBackgroundJobs(deps: BackgroundJobsDeps): { stop(): Promise
       name: "resync",
       everyMs: deps.intervals.resyncMs,
       log: log.child({ name: "resync" }),
-      run: () => resync({ lifecycle, octokitFor: (id) => probot.auth(id), log: log.child({ name: "resync" }) }),
+      run: () => resync({ lifecycle, clientFor: (scope) => deps.clients.forRepository(scope), log: log.child({ name: "resync" }) }),
     }),
     // With resync's interval: both repair what a replica that died left undone.
     startPeriodic({

@@ -5,6 +5,9 @@ import { startBackgroundJobs } from "./background-jobs.js";
 import type { AppEnv } from "./config/env.js";
 import { loadPrivateKey } from "./config/private-key.js";
 import type { BotIdentity } from "./github/github-api.js";
+import { installationClients } from "./github/installation-clients.js";
+import { paceWrites } from "./github/pacing/pace-writes.js";
+import { createWritePacer } from "./github/pacing/write-pacer.js";
 import { appBotIdentity, gitHubWiring } from "./github/wiring.js";
 import { adminApiHandler } from "./http/admin-api.js";
 import { dashboardHandler } from "./http/dashboard.js";
@@ -64,6 +67,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   // Every store call is timed and its failures counted, /metrics' own reads included.
   const store = instrumentStore(runtime.store, metrics);
   metrics.scrapeStore(store);
+  const pacer = createWritePacer({ store, limit: env.githubWrites, log: log.child({ name: "github-pacing" }) });
   const server = new Server({
     host: env.host,
     port: env.port,
@@ -74,23 +78,23 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       privateKey,
       secret: env.webhookSecret,
       baseUrl: env.githubBaseUrl,
-      // Probot shares its GitHub request throttling across replicas through the same Redis.
-      redisConfig: env.redisUrl,
+      // No `redisConfig`, ever: Probot's throttling stays in memory. Its Redis mode (Bottleneck) stops
+      // every GitHub call after a Redis restart (DESIGN §2); replicas share the pace through the store.
       log,
       // Probot builds every client on this class, so its throttling and retry stay in place.
-      Octokit: Octokit.plugin(githubMetrics(metrics)),
+      Octokit: Octokit.plugin(githubMetrics(metrics), paceWrites(pacer)),
     }),
   });
 
   let probot: Probot | undefined;
-  const octokitFor = async (installationId: number) => {
+  const clients = installationClients(() => {
     if (probot === undefined) throw new Error("the GitHub App is not loaded yet");
-    return probot.auth(installationId);
-  };
+    return probot;
+  });
   // Declared before the reconciler exists: a recorded intent pokes it (see Reconciler.poke).
   const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
   const bot: BotIdentity = {};
-  const { settings, notifier, commands } = gitHubWiring({ operator, store, octokitFor, bot, log });
+  const { settings, notifier, commands } = gitHubWiring({ operator, store, clients, bot, log });
   const reconciler = new Reconciler(
     {
       store,
@@ -128,7 +132,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   // In the background: GitHub being slow or unreachable must not hold up start-up.
   void appBotIdentity(loaded, log).then((identity) => Object.assign(bot, identity));
   reconciler.start();
-  const jobs = startBackgroundJobs({ probot: loaded, lifecycle, store, notifier, owners: runtime.owners, operator, auditBounds: env.auditBounds, metrics, intervals: env.intervals, log });
+  const jobs = startBackgroundJobs({ probot: loaded, clients, lifecycle, store, notifier, owners: runtime.owners, operator, auditBounds: env.auditBounds, metrics, intervals: env.intervals, log });
 
   return {
     server,

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { installationClients } from "../github/installation-clients.js";
 import { appBotIdentity, gitHubWiring } from "../github/wiring.js";
 import type { CommandDesk } from "../lifecycle/command-desk.js";
 import { Lifecycle } from "../lifecycle/api.js";
@@ -93,7 +94,7 @@ export class CliReconciler {
       return new CliReconciler(cli, { settings: storedSettingsSource(runtime.operator, runtime.store), notifier: silentNotifier }, runtime, sealer);
     }
     const bot = await appBotIdentity(github, cli.log);
-    const { settings, notifier, commands } = gitHubWiring({ operator: runtime.operator, store: runtime.store, octokitFor: (id) => github.auth(id), bot, log: cli.log });
+    const { settings, notifier, commands } = gitHubWiring({ operator: runtime.operator, store: runtime.store, clients: installationClients(() => github), bot, log: cli.log });
     return new CliReconciler(cli, { settings, notifier, commands, drain: () => notifier.drain() }, runtime, sealer);
   }
 

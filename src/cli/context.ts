@@ -4,9 +4,13 @@ import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { EnvError, readCliEnv, type CliEnv } from "../config/env.js";
 import { loadPrivateKey } from "../config/private-key.js";
+import { installationClients, type InstallationClients } from "../github/installation-clients.js";
+import { paceWrites } from "../github/pacing/pace-writes.js";
+import { createWritePacer } from "../github/pacing/write-pacer.js";
 import { Lifecycle } from "../lifecycle/api.js";
 import { createSealer, type Sealer } from "../providers/secrets.js";
 import { openRuntime, type Runtime, type RuntimeEnv, type RuntimeOptions } from "../runtime.js";
+import type { StateStore } from "../store/state-store.js";
 import { createCliLogger } from "./cli-log.js";
 import { CliFailure } from "./command.js";
 import { Output } from "./output.js";
@@ -83,14 +87,24 @@ export class CliContext {
   async github(): Promise<Probot | undefined> {
     const credentials = this.env.github;
     if (credentials === undefined) return undefined;
-    const { Probot } = await import("probot");
+    const { Probot, ProbotOctokit } = await import("probot");
+    // The CLI's writes (a teardown's comment update) share the installation's pace with the servers.
+    const store = { takeToken: async (...args: Parameters<StateStore["takeToken"]>) => (await this.runtime()).store.takeToken(...args) };
+    const pacer = createWritePacer({ store, limit: this.env.githubWrites, log: this.log.child({ name: "github-pacing" }) });
     this.app ??= new Probot({
       appId: credentials.appId,
       privateKey: loadPrivateKey(credentials.privateKey),
       baseUrl: this.env.githubBaseUrl,
       log: this.log.child({ name: "github" }),
+      Octokit: ProbotOctokit.plugin(paceWrites(pacer)),
     });
     return this.app;
+  }
+
+  /** Installation clients of the GitHub App (see `installationClients`); `command` names what needs them when the credentials are missing. */
+  async githubClients(command: string): Promise<InstallationClients> {
+    const app = await this.requireGitHub(command);
+    return installationClients(() => app);
   }
 
   async requireGitHub(command: string): Promise<Probot> {

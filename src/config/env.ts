@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InvalidDurationError, parseDuration } from "./duration.js";
+import type { TokenBucketLimit } from "../store/state-store.js";
 import { DEFAULT_POSTGRES_PREFIX, POSTGRES_PREFIX_PATTERN } from "../providers/postgres-provider.js";
 import type { AuditBounds } from "../providers/audit.js";
 
@@ -88,6 +89,14 @@ const byteSize = z
     }
     return bytes;
   });
+/** A number above 0 and at most `max`, given as text. */
+function positiveNumber(fallback: string, expected: string, max: number) {
+  return z
+    .string()
+    .default(fallback)
+    .transform(Number)
+    .refine((value) => Number.isFinite(value) && value > 0 && value <= max, { message: `must be ${expected}, at most ${max}` });
+}
 
 const envSchema = z.object({
   /** The GitHub App's numeric id. */
@@ -114,7 +123,7 @@ const envSchema = z.object({
     message: "must be a host name with an optional port, without protocol or path (e.g. github.example.com)",
   }),
   GHE_PROTOCOL: z.enum(["http", "https"], { error: "must be http or https" }).default("https"),
-  /** Redis for state (and Probot's shared throttling); unset: the embedded store. */
+  /** Redis for state (and the pacing of GitHub writes across replicas); unset: the embedded store. */
   REDIS_URL: urlWithProtocols(["redis:", "rediss:"], "redis://host:6379 or rediss://…"),
   EPHEMERA_KEY_PREFIX: z
     .string()
@@ -174,6 +183,13 @@ const envSchema = z.object({
     .transform(Number),
   /** Memory one step may use. */
   EPHEMERA_STEP_MEMORY: byteSize,
+  /**
+   * GitHub writes (POST, PATCH, PUT, DELETE) per second per installation,
+   * across every replica: the refill rate of the installation's bucket in the store.
+   */
+  EPHEMERA_GITHUB_WRITES_PER_SECOND: positiveNumber("1", "a number of writes per second above 0 (e.g. 1 or 0.5)", 50),
+  /** Writes an idle installation may make at once before the pace applies: the bucket's size. */
+  EPHEMERA_GITHUB_WRITE_BURST: positiveNumber("5", "a whole number of writes, at least 1", 100).refine(Number.isInteger, { message: "must be a whole number of writes, at least 1" }),
 });
 
 export interface AppEnv {
@@ -210,6 +226,8 @@ export interface AppEnv {
     /** The key file (PRIVATE_KEY_PATH) and `.env`, as given: hidden from steps where the sandbox shows the filesystem. */
     secretFiles: string[];
   };
+  /** Each installation's bucket for GitHub writes, shared by every replica through the store (DESIGN §2). */
+  githubWrites: TokenBucketLimit;
 }
 
 export function readEnv(env: Record<string, string | undefined>): AppEnv {
@@ -302,5 +320,5 @@ function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string
       memoryBytes: value.EPHEMERA_STEP_MEMORY,
       secretFiles: [...(value.PRIVATE_KEY_PATH ? [value.PRIVATE_KEY_PATH] : []), ".env"],
     },
-  };
+    githubWrites: { perSecond: value.EPHEMERA_GITHUB_WRITES_PER_SECOND, burst: value.EPHEMERA_GITHUB_WRITE_BURST },  };
 }

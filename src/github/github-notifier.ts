@@ -6,6 +6,7 @@ import type { Template } from "../config/template-schema.js";
 import { envId, type EnvKey } from "../lifecycle/environment.js";
 import type { EnvironmentNotice, Notifier } from "../lifecycle/notifier.js";
 import type { EnvSnapshot, StateStore } from "../store/state-store.js";
+import type { RepositoryScope } from "./installation-clients.js";
 import { GitHubGoneError, type BotIdentity, type RepoTarget } from "./github-api.js";
 import { ClaimBusyError, LostClaimError, withNotifyClaim } from "./notify-claim.js";
 import { publishEnvironment } from "./publish-environment.js";
@@ -17,7 +18,8 @@ export interface GitHubNotifierDeps {
   /** Read when an update runs, so it always shows the latest state; holds the claims and the record of what is shown. */
   store: StateStore;
   template(name: string): Template | undefined;
-  octokitFor(installationId: number): Promise<ProbotOctokit>;
+  /** A client whose token reaches the environment's repository (by id) alone. */
+  octokitFor(scope: RepositoryScope): Promise<ProbotOctokit>;
   bot: BotIdentity;
   log: Logger;
   now?: () => number;
@@ -114,7 +116,7 @@ export class GitHubNotifier implements Notifier {
         const desired = snapshot?.fields.desired;
         if (!snapshot || !desired?.repo || !desired.installationId) return;
         const [owner = "", repo = ""] = desired.repo.split("/");
-        const octokit = await this.deps.octokitFor(desired.installationId);
+        const octokit = await this.deps.octokitFor({ installationId: desired.installationId, repoId: key.repoId });
         const target: RepoTarget = { octokit, owner, repo, beforeWrite: () => held.beforeWrite() };
         const template = snapshot.fields.config ? this.deps.template(snapshot.fields.config.template) : undefined;
         await publishEnvironment({ key, snapshot, target, template, bot: this.deps.bot, claim: held, now: this.now(), log });

@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
-import type { Probot, ProbotOctokit } from "probot";
+import type { Probot } from "probot";
 import type { OperatorConfig } from "../config/operator-config.js";
 import { storeReplyBudget } from "./commands/reply-budget.js";
 import { gitHubCommandDesk } from "./commands/run-command.js";
 import type { BotIdentity } from "./github-api.js";
 import { GitHubNotifier } from "./github-notifier.js";
 import { createWriteAccessCheck } from "./permissions.js";
+import type { InstallationClients, RepositoryScope } from "./installation-clients.js";
 import { repoSettingsSource } from "./repo-settings-source.js";
 import type { CommandDesk } from "../lifecycle/command-desk.js";
 import type { SettingsSource } from "../lifecycle/settings.js";
@@ -21,15 +22,17 @@ import type { StateStore } from "../store/state-store.js";
 export interface GitHubWiringParams {
   operator: OperatorConfig;
   store: StateStore;
-  octokitFor(installationId: number): Promise<ProbotOctokit>;
+  clients: InstallationClients;
   /** Filled in once known (see `appBotIdentity`); read at each update. */
   bot: BotIdentity;
   log: Logger;
 }
 
 export function gitHubWiring(params: GitHubWiringParams): { settings: SettingsSource; notifier: GitHubNotifier; commands: CommandDesk } {
-  const { operator, store, octokitFor, bot, log } = params;
-  const settings = repoSettingsSource({ operator, octokitFor });
+  const { operator, store, clients, bot, log } = params;
+  const settings = repoSettingsSource({ operator, clients });
+  // Everything done about an environment goes through a token for its repository id alone (see installation-clients.ts).
+  const octokitFor = (scope: RepositoryScope) => clients.forRepository(scope);
   const commands = gitHubCommandDesk({
     octokitFor,
     hasWriteAccess: createWriteAccessCheck(),

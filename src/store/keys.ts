@@ -53,6 +53,8 @@ export interface Keys {
   globalQueue(): string;
   globalActivePerRepo(): string;
   meta(name: string): string;
+  /** A token bucket (see `StateStore.takeToken`): a hash of `tokens` and `at` (ms). */
+  bucket(name: string): string;
 }
 
 export function makeKeys(prefix: string): Keys {
@@ -77,6 +79,7 @@ export function makeKeys(prefix: string): Keys {
     globalQueue: () => `${prefix}{global}:queue`,
     globalActivePerRepo: () => `${prefix}{global}:active-per-repo`,
     meta: (name) => `${prefix}meta:${name}`,
+    bucket: (name) => `${prefix}bucket:${name}`,
   };
 }
 

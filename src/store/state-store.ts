@@ -118,6 +118,12 @@ export interface ExportedKey {
   ttlMs: number | null;
 }
 
+/** A token bucket's shape: it refills at `perSecond` tokens a second and holds at most `burst`. */
+export interface TokenBucketLimit {
+  perSecond: number;
+  burst: number;
+}
+
 export interface StateStore {
   /** Which adapter, for /readyz, logs and the test output. */
   readonly kind: "redis" | "sqlite";
@@ -219,6 +225,17 @@ export interface StateStore {
    * ("one reply per 10 minutes") or a once-only mark, shared by every replica.
    */
   claimMeta(name: string, value: string, ttlMs: number): Promise<boolean>;
+
+  /**
+   * Takes one token from the named bucket (created full), refilled by the
+   * store's own clock, so every replica sees one bucket. The token is always
+   * taken, on credit when the bucket is empty: the answer is how many ms the
+   * caller must wait before acting (0 when a token was there), and callers
+   * who take on credit queue up one refill apart. An idle bucket expires by
+   * itself once it would be full again: a store that lost it (a Redis
+   * restart) starts it full, and nothing needs setting up again.
+   */
+  takeToken(bucket: string, limit: TokenBucketLimit): Promise<number>;
 
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;

@@ -72,8 +72,10 @@ describe("the CLI with the App's credentials", () => {
     // The repository's settings are read as the server reads them, and the PR shown as the server shows it.
     expect(gh.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
       "GET /app",
+      // A token for the repository's id alone reads its file; the installation's own reads the owner's `.github`.
       `POST /app/installations/${INSTALLATION}/access_tokens`,
       "GET /repos/acme/web/contents/.github/ephemera.yml",
+      `POST /app/installations/${INSTALLATION}/access_tokens`,
       "GET /repos/acme/.github/contents/.github/ephemera.yml",
       "GET /repos/acme/web/issues/42/comments",
       "POST /repos/acme/web/issues/42/comments",

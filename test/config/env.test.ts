@@ -91,6 +91,15 @@ describe("readEnv", () => {
     expect(env.githubBaseUrl).toBe("http://127.0.0.1:8080/api/v3");
   });
 
+  it("paces GitHub writes at 1 a second with bursts of 5 per installation, unless told otherwise", () => {
+    expect(readEnv(minimal).githubWrites).toEqual({ perSecond: 1, burst: 5 });
+    expect(readEnv({ ...minimal, EPHEMERA_GITHUB_WRITES_PER_SECOND: "0.5", EPHEMERA_GITHUB_WRITE_BURST: "2" }).githubWrites).toEqual({ perSecond: 0.5, burst: 2 });
+    expect(problemsOf({ ...minimal, EPHEMERA_GITHUB_WRITES_PER_SECOND: "0", EPHEMERA_GITHUB_WRITE_BURST: "1.5" })).toEqual([
+      "EPHEMERA_GITHUB_WRITES_PER_SECOND must be a number of writes per second above 0 (e.g. 1 or 0.5), at most 50",
+      "EPHEMERA_GITHUB_WRITE_BURST must be a whole number of writes, at least 1",
+    ]);
+  });
+
   it("derives the sealing key from the webhook secret unless one is given", () => {
     expect(readEnv(minimal).secretKeys).toEqual(["s3cret"]);
     const key = "k".repeat(32);

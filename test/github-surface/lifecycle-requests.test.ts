@@ -94,8 +94,10 @@ describe("a PR's whole life, request by request (nock)", () => {
     expect([folded, shownTwice]).toContainEqual(actual);
   };
   const OPENED = [
+    // A token for the repository's id alone reads its file; the installation's own reads the owner's `.github` and shows the PR.
     "POST /app/installations/77/access_tokens",
     "GET /repos/octo/shop/contents/{path*}",
+    "POST /app/installations/77/access_tokens",
     "GET /repos/octo/.github/contents/{path*}",
     "GET /repos/octo/shop/issues/42/comments",
     "POST /repos/octo/shop/issues/42/comments",

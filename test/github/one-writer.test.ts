@@ -67,7 +67,7 @@ function replica(name: string, options: ReplicaOptions = {}): GitHubNotifier {
     store,
     owner: `${name}-${randomUUID().slice(0, 6)}`,
     template: () => undefined,
-    octokitFor: async (installationId) => slow(await probot.auth(installationId), options),
+    octokitFor: async ({ installationId }) => slow(await probot.auth(installationId), options),
     bot: { botLogin: `${gh.bot.login}` },
     log: silent,
     coalesceMs: 0,

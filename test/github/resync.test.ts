@@ -4,6 +4,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { installationClients, type InstallationClients, type RepositoryScope } from "../../src/github/installation-clients.js";
 import { resync } from "../../src/github/resync.js";
 import { Lifecycle } from "../../src/lifecycle/api.js";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
@@ -35,6 +36,7 @@ beforeEach(async () => {
   gh = await startFakeGitHub({ appId: credentials.APP_ID, privateKeyPem: credentials.PRIVATE_KEY });
   repo = gh.addRepo({ id: 123456, owner: "acme", name: "web", installationId: INSTALLATION });
   probot = new Probot({ appId: credentials.APP_ID, privateKey: credentials.PRIVATE_KEY, baseUrl: gh.baseUrl, Octokit, log });
+  clients = installationClients(() => probot);
   dataDir = mkdtempSync(join(tmpdir(), "ephemera-resync-"));
   store = openSqliteStore({ dataDir, prefix: "ephemera:" });
   lifecycle = new Lifecycle({ store });
@@ -47,7 +49,9 @@ afterEach(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const run = (repoIds?: number[]) => resync({ lifecycle, octokitFor: (id) => probot.auth(id), log, ...(repoIds && { repoIds }) });
+let clients: InstallationClients;
+const clientFor = (scope: RepositoryScope) => clients.forRepository(scope);
+const run = (repoIds?: number[]) => resync({ lifecycle, clientFor, log, ...(repoIds && { repoIds }) });
 
 /** A PR opened on GitHub and its `pull_request.opened` webhook recorded, as the handler records it. */
 async function opened(target: FakeRepo, number: number, head = sha("a")): Promise<EnvKey> {
@@ -184,7 +188,7 @@ describe("resync", () => {
     const replica = () =>
       resync({
         lifecycle: { list: (id) => lifecycle.list(id), get: async (key) => before.get(key.pr) ?? null, record: (...args) => lifecycle.record(...args) },
-        octokitFor: (id) => probot.auth(id),
+        clientFor,
         log,
       });
 
@@ -199,6 +203,49 @@ describe("resync", () => {
 
     expect(await run()).toEqual({ repositories: 0, checked: 0, renewed: 0, closed: 0, unknown: [] });
     expect(apiCalls()).toEqual([]);
+  });
+
+  describe("a repository known by its id, whatever its name", () => {
+    /** acme/web renamed to acme/web-legacy, and a new acme/web made, whose PR #42 is closed. */
+    function renameAndReuse(): FakeRepo {
+      gh.renameRepo(repo, "web-legacy");
+      const reused = gh.addRepo({ id: 777777, owner: "acme", name: "web", installationId: INSTALLATION });
+      gh.setPull(reused, { number: 42, state: "closed", head: { sha: sha("f"), ref: "unrelated" } });
+      return reused;
+    }
+
+    it("never tears down an environment for the PR of a new repository that took its old name", async () => {
+      const key = await opened(repo, 42);
+      renameAndReuse();
+
+      const report = await run();
+
+      expect(report).toMatchObject({ checked: 1, closed: 0, renewed: 0, unknown: [] });
+      expect(await inbox(key)).toHaveLength(1);
+      // Its own repository, found by id under its name of now, is the one read.
+      expect(apiCalls()).toEqual(["GET /repos/acme/web/pulls", "GET /installation/repositories", "GET /repos/acme/web-legacy/pulls"]);
+      expect(gh.requestsMatching("POST", "/app/installations/{installation_id}/access_tokens").map((request) => request.body)).toEqual([{ repository_ids: [123456] }]);
+    });
+
+    it("still tears down when its own repository, renamed, says the PR is closed", async () => {
+      const key = await opened(repo, 42);
+      closeOnGitHub(repo, 42);
+      renameAndReuse();
+
+      expect(await run()).toMatchObject({ closed: 1 });
+      expect((await inbox(key)).at(-1)).toMatchObject({ type: "close" });
+    });
+
+    it("reports a pull request of another repository as drift, and acts on nothing", async () => {
+      const key = await opened(repo, 42);
+      const reused = renameAndReuse();
+      // A client that reaches the whole installation, as an unscoped token would: the name leads to the new repository.
+      const report = await resync({ lifecycle, clientFor: (scope) => probot.auth(scope.installationId), log });
+
+      expect(report).toMatchObject({ closed: 0, renewed: 0 });
+      expect(report.unknown).toEqual([{ repoId: 123456, repo: "acme/web", pr: 42, reason: `pull request #42 read from acme/web belongs to repository ${reused.id}, not 123456` }]);
+      expect(await inbox(key)).toHaveLength(1);
+    });
   });
 
   it("looks only at the repositories it is given", async () => {

@@ -84,6 +84,8 @@ export interface FakeGitHub {
   clearRequests(): void;
 
   addRepo(input: RepoInput): FakeRepo;
+  /** Renames a repository (same id); the old name is free for `addRepo` at once. */
+  renameRepo(repo: RepoRef, newName: string): FakeRepo;
   setPull(repo: RepoRef, input: PullInput): FakePull;
   /** Unset logins answer 404 (unknown user); `"none"` answers 200 with permission `none`. */
   setPermission(repo: RepoRef, login: string, level: PermissionLevel): void;
@@ -149,6 +151,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       unexpected.length = 0;
     },
     addRepo: (input) => state.addRepo(input),
+    renameRepo: (repo, newName) => state.renameRepo(repo, newName),
     setPull: (repo, input) => state.setPull(repo, input),
     setPermission: (repo, login, level) => state.setPermission(repo, login, level),
     setFile(repo, path, text) {

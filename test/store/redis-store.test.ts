@@ -138,6 +138,15 @@ describe("Redis store", () => {
     return { store, counter: countSocketWrites(client) };
   }
 
+  it("keeps a token bucket only until it would be full again", async () => {
+    const { store, keys } = freshStore();
+    await store.takeToken("github-writes:7", { perSecond: 10, burst: 2 });
+    // One token short of two, at ten a second: full again in 100 ms, kept a second beyond.
+    const ttl = await raw.pttl(keys.bucket("github-writes:7"));
+    expect(ttl).toBeGreaterThan(900);
+    expect(ttl).toBeLessThanOrEqual(1100);
+  });
+
   it("records an intent in one round trip", async () => {
     const { store, counter } = await warmStoreCountingWrites();
     try {
@@ -234,6 +243,8 @@ describe("Redis store while Redis is down", () => {
       await expect.poll(() => store.ping().then(() => true, () => false), { timeout: 5000, interval: 200 }).toBe(true);
       // The restarted server has no scripts cached: they load again by themselves.
       expect(await store.recordIntent({ repoId: 1, pr: 1 }, refresh(), { keyTtlMs: HOUR })).toBe("recorded");
+      // A token bucket lost with the data starts full again.
+      expect(await store.takeToken("github-writes:1", { perSecond: 1, burst: 1 })).toBe(0);
     } finally {
       await store.close();
       await redis.stop();

@@ -599,6 +599,42 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
       });
     });
 
+    describe("token buckets", () => {
+      it("gives a burst at once, then one token a refill apart, to every replica from one bucket", async () => {
+        const bucket = `pace-${freshRepo()}`;
+        const limit = { perSecond: 10, burst: 3 };
+        expect([await store.takeToken(bucket, limit), await replica.takeToken(bucket, limit), await store.takeToken(bucket, limit)]).toEqual([0, 0, 0]);
+        // Empty: each further take is on credit, queued one refill (100 ms) behind the one before.
+        const waits = [await replica.takeToken(bucket, limit), await store.takeToken(bucket, limit), await replica.takeToken(bucket, limit)];
+        expect(waits[0]).toBeGreaterThan(0);
+        expect(waits[0]).toBeLessThanOrEqual(100);
+        expect(waits[1]! - waits[0]!).toBeGreaterThan(50);
+        expect(waits[2]! - waits[1]!).toBeGreaterThan(50);
+        expect(waits[2]).toBeLessThanOrEqual(300);
+        // Another bucket is untouched.
+        expect(await store.takeToken(`${bucket}-other`, limit)).toBe(0);
+      });
+
+      it("refills with time, up to the burst", async () => {
+        const bucket = `pace-${freshRepo()}`;
+        const limit = { perSecond: 20, burst: 2 };
+        for (let i = 0; i < 4; i += 1) await store.takeToken(bucket, limit);
+        // Two taken on credit: 100 ms until the bucket is even, then 100 ms to be full again.
+        await sleep(350);
+        expect([await store.takeToken(bucket, limit), await replica.takeToken(bucket, limit)]).toEqual([0, 0]);
+        expect(await store.takeToken(bucket, limit)).toBeGreaterThan(0);
+      });
+
+      it("never hands out more than the burst under concurrent takes", async () => {
+        const bucket = `pace-${freshRepo()}`;
+        const waits = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : replica).takeToken(bucket, { perSecond: 1, burst: 5 })));
+        expect(waits.filter((wait) => wait === 0)).toHaveLength(5);
+        // The rest queue a second apart: no two share a slot.
+        const queued = waits.filter((wait) => wait > 0).sort((a, b) => a - b);
+        for (let i = 1; i < queued.length; i += 1) expect(queued[i]! - queued[i - 1]!).toBeGreaterThan(900);
+      });
+    });
+
     describe("meta values", () => {
       it("stores small named values with a TTL", async () => {
         await store.setMeta("cursor", "abc", null);

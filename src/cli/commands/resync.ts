@@ -23,7 +23,7 @@ Options:
   async run(args, cli) {
     positionals(args, []);
     const repoText = stringOption(args, "repo");
-    const github = await cli.requireGitHub("resync");
+    const clients = await cli.githubClients("resync");
     const lifecycle = await cli.lifecycle();
     const summaries = await lifecycle.list();
     const repoIds = repoText === undefined ? [...new Set(summaries.map((summary) => summary.repoId))] : repoIdsFor(repoArg(repoText), summaries);
@@ -32,7 +32,7 @@ Options:
     const total: ResyncReport = { repositories: 0, checked: 0, renewed: 0, closed: 0, unknown: [] };
     const progress = cli.out.progress("resync: repositories", repoIds.length);
     for (const repoId of repoIds) {
-      const report = await resyncRepositories({ lifecycle, octokitFor: (id) => github.auth(id), log: cli.log, repoIds: [repoId] });
+      const report = await resyncRepositories({ lifecycle, clientFor: (scope) => clients.forRepository(scope), log: cli.log, repoIds: [repoId] });
       total.repositories += report.repositories;
       total.checked += report.checked;
       total.renewed += report.renewed;

@@ -4,6 +4,7 @@ import type { Policy } from "../../config/policy.js";
 import type { CommandDesk, CommandScene } from "../../lifecycle/command-desk.js";
 import { CLOSE_REASONS, type CommandIntent, type Intent } from "../../lifecycle/intent.js";
 import { GitHubGoneError, httpStatus, type RepoTarget } from "../github-api.js";
+import type { RepositoryScope } from "../installation-clients.js";
 import type { HasWriteAccess } from "../permissions.js";
 import { prFactsIntent } from "../pull-request-facts.js";
 import { react, reply, type CommandReaction } from "../replies.js";
@@ -12,7 +13,8 @@ import { needsWrite } from "./parse-command.js";
 import type { ReplyBudget } from "./reply-budget.js";
 
 export interface CommandDeskDeps {
-  octokitFor(installationId: number): Promise<ProbotOctokit>;
+  /** A client whose token reaches the environment's repository (by id) alone. */
+  octokitFor(scope: RepositoryScope): Promise<ProbotOctokit>;
   hasWriteAccess: HasWriteAccess;
   /** The fork policy in force for the environment (a repository's file may only make it stricter). */
   forkPolicy(scene: CommandScene): Promise<Policy["forks"]>;
@@ -64,7 +66,7 @@ const GONE_STATUSES: ReadonlySet<number> = new Set([401, 404, 410, 422]);
  */
 async function runCommand(command: CommandIntent, scene: CommandScene, deps: CommandDeskDeps): Promise<Intent[]> {
   const [owner = "", repo = ""] = command.repo.split("/");
-  const target: RepoTarget = { octokit: await deps.octokitFor(command.installationId), owner, repo };
+  const target: RepoTarget = { octokit: await deps.octokitFor({ installationId: command.installationId, repoId: scene.key.repoId }), owner, repo };
   const writer = await deps.hasWriteAccess({ ...target, username: command.author, repoId: scene.key.repoId });
   const outcome = await decide(command, scene, writer, target, deps);
   const log = deps.log.child({ repoId: scene.key.repoId, pr: scene.key.pr, commentId: command.commentId, deliveryId: command.deliveryId });

@@ -2,8 +2,8 @@ import { CLOSE_REASONS, type Intent } from "../../lifecycle/intent.js";
 import { prFactsIntent, type PullRequestPayload } from "../pull-request-facts.js";
 import type { LiveEnvironment, LiveRepository } from "./live-repositories.js";
 
-/** A pull request as `pulls.list` and `pulls.get` return it (the webhook payload's shape). */
-export type PullRequest = PullRequestPayload["pull_request"];
+/** A pull request as `pulls.list` and `pulls.get` return it (the webhook payload's shape), with its repository's id. */
+export type PullRequest = PullRequestPayload["pull_request"] & { base: { repo: { id: number } } };
 
 /**
  * What resync records for one environment. The delivery id names the fact it

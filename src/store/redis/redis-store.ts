@@ -17,6 +17,7 @@ import {
   type LeaseName,
   type RecordOptions,
   type StateStore,
+  type TokenBucketLimit,
 } from "../state-store.js";
 import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
@@ -292,6 +293,10 @@ class RedisStateStore implements RedisStore {
 
   async claimMeta(name: string, value: string, ttlMs: number): Promise<boolean> {
     return (await this.client.set(this.keys.meta(name), value, "PX", ttlMs, "NX")) === "OK";
+  }
+
+  async takeToken(bucket: string, limit: TokenBucketLimit): Promise<number> {
+    return asNumber(await callScript(this.client, "take-token", [this.keys.bucket(bucket)], [limit.perSecond, limit.burst]));
   }
 
   rebuildGlobalIndexes(): Promise<void> {

@@ -21,6 +21,7 @@ export const SCRIPT_NAMES = [
   "forget-env",
   "admit",
   "release-admission",
+  "take-token",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

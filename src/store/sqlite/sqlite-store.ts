@@ -10,6 +10,7 @@ import { dueIndex } from "./due-index.js";
 import { deliveries } from "./deliveries.js";
 import { DATA, decodeList, envKeys, type ListPart } from "./env-keys.js";
 import { exportedKeys } from "./exported-keys.js";
+import { readBucket, takeFrom } from "./token-bucket.js";
 
 /**
  * The embedded StateStore: one SQLite file that any number of connections,
@@ -258,6 +259,17 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     async claimMeta(name, value, ttlMs) {
       return setKv(keys.meta(name), value, now() + ttlMs, true);
+    },
+
+    async takeToken(bucket, limit) {
+      const key = keys.bucket(bucket);
+      return write(() => {
+        const at = now();
+        const stored = sql<{ value: string }>(`SELECT value FROM kv WHERE key = @key AND ${LIVE}`).get({ key, now: at })?.value;
+        const { next, waitMs, ttlMs } = takeFrom(readBucket(stored), limit, at);
+        setKv(key, JSON.stringify(next), at + ttlMs);
+        return waitMs;
+      });
     },
 
     async ping() {

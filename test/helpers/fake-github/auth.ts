@@ -4,7 +4,7 @@ import { createPublicKey, randomBytes, verify, type KeyObject } from "node:crypt
 export type AuthKind = "installation" | "app" | "none" | "invalid";
 
 export type Caller =
-  | { kind: "installation"; installationId: number }
+  | { kind: "installation"; installationId: number; /** Set when the token was made for these repositories only. */ repositoryIds?: readonly number[] }
   | { kind: "app" }
   | { kind: "none" }
   | { kind: "invalid"; reason: string };
@@ -12,6 +12,8 @@ export type Caller =
 export interface IssuedToken {
   token: string;
   installationId: number;
+  /** `repository_ids` the token was asked for; absent: every repository of the installation. */
+  repositoryIds?: readonly number[];
   expiresAt: Date;
 }
 
@@ -33,10 +35,11 @@ export class Authenticator {
     this.publicKey = privateKeyPem === undefined ? undefined : createPublicKey(privateKeyPem);
   }
 
-  issue(installationId: number): IssuedToken {
+  issue(installationId: number, repositoryIds?: readonly number[]): IssuedToken {
     const issued = {
       token: `ghs_${randomBytes(18).toString("hex")}`,
       installationId,
+      ...(repositoryIds && { repositoryIds }),
       expiresAt: new Date(this.now().getTime() + 3_600_000),
     };
     this.tokens.set(issued.token, issued);
@@ -56,7 +59,7 @@ export class Authenticator {
     if (credential.split(".").length === 3) return this.checkJwt(credential);
     const issued = this.tokens.get(credential);
     if (!issued || issued.expiresAt <= this.now()) return { kind: "invalid", reason: "Bad credentials" };
-    return { kind: "installation", installationId: issued.installationId };
+    return { kind: "installation", installationId: issued.installationId, ...(issued.repositoryIds && { repositoryIds: issued.repositoryIds }) };
   }
 
   /** Checks what GitHub checks: RS256 signature (when the fake knows the key), `iss` = the App id, not expired. */

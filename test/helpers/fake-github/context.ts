@@ -1,4 +1,4 @@
-import type { Authenticator } from "./auth.js";
+import type { Authenticator, Caller } from "./auth.js";
 import type { FakeDelivery, FakeRepo } from "./model.js";
 import type { RateLimits } from "./rate-limit.js";
 import type { Renderer } from "./render.js";
@@ -17,13 +17,20 @@ export interface FakeContext {
 
 /**
  * The repository named by `{owner}/{repo}`, if the caller's installation can
- * see it. GitHub answers 404, not 403, for a repository outside the
- * installation: a wrong installation id looks exactly like a missing repo.
+ * see it (and, for a token made with `repository_ids`, if it is one of
+ * them). GitHub answers 404, not 403, for a repository outside the token's
+ * reach: a wrong installation id looks exactly like a missing repo.
  */
 export function accessibleRepo(request: RouteRequest, context: FakeContext): FakeRepo {
   const repo = context.state.findRepo(request.params.owner ?? "", request.params.repo ?? "");
-  if (!repo || request.caller.kind !== "installation" || request.caller.installationId !== repo.installationId) throw notFound();
+  if (!repo || !reaches(request.caller, repo)) throw notFound();
   return repo;
+}
+
+/** Whether an installation token reaches the repository: the same installation, and within its repository ids if it has any. */
+export function reaches(caller: Caller, repo: FakeRepo): boolean {
+  if (caller.kind !== "installation" || caller.installationId !== repo.installationId) return false;
+  return caller.repositoryIds === undefined || caller.repositoryIds.includes(repo.id);
 }
 
 /** The pull request `{issue_number}`/`{pull_number}` of a repository; issues are pull requests here, the fake has no others. */

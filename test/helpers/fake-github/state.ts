@@ -158,6 +158,20 @@ export class FakeState {
     return repo;
   }
 
+  /**
+   * Renames a repository; its id, pulls, comments and deployments stay. The
+   * old name is free for a new repository at once (GitHub's redirect from
+   * the old name is not modelled: it ends when the name is taken anyway).
+   */
+  renameRepo(ref: RepoRef, newName: string): FakeRepo {
+    const repo = this.repo(ref);
+    if (this.findRepo(repo.owner.login, newName)) throw new Error(`fake GitHub: repository ${repo.owner.login}/${newName} exists`);
+    repo.name = newName;
+    repo.fullName = `${repo.owner.login}/${newName}`;
+    for (const pull of repo.pulls.values()) if (pull.head.repo.id === repo.id) pull.head.repo.fullName = repo.fullName;
+    return repo;
+  }
+
   /** Creates or updates a pull request; fields not given keep their value. */
   setPull(ref: RepoRef, input: PullInput): FakePull {
     const repo = this.repo(ref);

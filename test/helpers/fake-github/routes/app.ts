@@ -2,7 +2,8 @@ import type { FakeContext } from "../context.js";
 import { pageReply } from "../paginate.js";
 import { RateLimits } from "../rate-limit.js";
 import { APP_PERMISSIONS } from "../render.js";
-import { idParam, notFound, route, type RouteRequest } from "../router.js";
+import { reaches } from "../context.js";
+import { HttpError, idParam, invalidField, notFound, objectBody, route, type RouteRequest } from "../router.js";
 import { iso } from "../state.js";
 
 // The App's own endpoints (App JWT), the installation's view of itself, users and the rate limit.
@@ -25,11 +26,25 @@ export const appRoutes = [
     body: context.render.installation(installation(request, context)),
   })),
 
+  // `repository_ids` narrows the token to those repositories, each of which must be the installation's (else 422, as on GitHub).
   route("POST /app/installations/{installation_id}/access_tokens", "app", (request, context) => {
-    const issued = context.auth.issue(installation(request, context).id);
+    const found = installation(request, context);
+    const ids = objectBody(request).repository_ids;
+    if (ids !== undefined && (!Array.isArray(ids) || !ids.every((id) => Number.isSafeInteger(id)))) throw invalidField("AccessToken", "repository_ids");
+    const repositories = (ids as number[] | undefined)?.map((id) => context.state.repoById(id));
+    if (repositories?.some((repo) => repo?.installationId !== found.id)) {
+      throw new HttpError(422, "There is at least one repository that does not exist or is not accessible to the parent installation.");
+    }
+    const issued = context.auth.issue(found.id, ids as number[] | undefined);
     return {
       status: 201,
-      body: { token: issued.token, expires_at: iso(issued.expiresAt), permissions: { ...APP_PERMISSIONS }, repository_selection: "selected" },
+      body: {
+        token: issued.token,
+        expires_at: iso(issued.expiresAt),
+        permissions: { ...APP_PERMISSIONS },
+        repository_selection: "selected",
+        ...(repositories && { repositories: repositories.map((repo) => context.render.repository(repo!)) }),
+      },
     };
   }),
 
@@ -42,8 +57,7 @@ export const appRoutes = [
   }),
 
   route("GET /installation/repositories", "installation", (request, context) => {
-    const caller = request.caller.kind === "installation" ? request.caller.installationId : undefined;
-    const repos = context.state.repos.filter((repo) => repo.installationId === caller).map((repo) => context.render.repository(repo));
+    const repos = context.state.repos.filter((repo) => reaches(request.caller, repo)).map((repo) => context.render.repository(repo));
     return pageReply(context.render.api, request, repos, (page) => ({ total_count: repos.length, repository_selection: "selected", repositories: page }));
   }),
 
