@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import addFormatsModule, { type FormatsPlugin } from "ajv-formats";
 import { escapePointer, findOperation, openApiDocument, type Operation } from "./github-openapi/operations.js";
 
 /**
@@ -168,5 +168,5 @@ function ajvInstances() {
   return ajvs;
 }
 
-// ajv-formats is CommonJS with a default export.
-const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule }).default ?? addFormatsModule;
+// ajv-formats is CommonJS: imported from ESM, its plugin is the module's `default` property.
+const addFormats = (addFormatsModule as unknown as { default: FormatsPlugin }).default;
