@@ -74,6 +74,12 @@ describe("checkGitHubRequest", () => {
     }
   });
 
+  it("takes a repository by id as GitHub's pagination links spell it", () => {
+    const page2 = checkGitHubRequest({ method: "GET", path: "/api/v3/repositories/123456/issues/42/comments?per_page=100&page=2" });
+    expect(page2).toMatchObject({ operation: { operationId: "issues/list-comments" }, problems: [] });
+    expect(checkGitHubRequest({ method: "GET", path: "/api/v3/repositories/123456" }).operation?.operationId).toBe("repos/get");
+  });
+
   it("wants a required body, and JSON where GitHub takes JSON", () => {
     const dispatch = "/api/v3/repos/acme/web/actions/workflows/preview.yml/dispatches";
     expect(checkGitHubRequest({ method: "POST", path: dispatch }).problems).toEqual(["body is required"]);

@@ -47,8 +47,20 @@ export function openApiDocument(): Record<string, any> {
   return load().document;
 }
 
+/**
+ * GitHub's pagination links name a repository by id (`/repositories/1296269/issues/1/comments?page=2`),
+ * an undocumented alias of `/repos/{owner}/{repo}/…`; the id then stands for both.
+ */
+const REPOSITORY_BY_ID = /^\/repositories\/(\d+)(\/.*)?$/;
+
 /** The operation a request addresses, or undefined when GitHub documents none for this method and path. */
 export function findOperation(method: string, path: string): OperationMatch | undefined {
+  const byId = REPOSITORY_BY_ID.exec(path);
+  if (byId) return findDocumentedOperation(method, `/repos/${byId[1]}/${byId[1]}${byId[2] ?? ""}`);
+  return findDocumentedOperation(method, path);
+}
+
+function findDocumentedOperation(method: string, path: string): OperationMatch | undefined {
   const { byMethodAndLength, rest } = load();
   const segments = path.split("/").slice(1);
   const upper = method.toUpperCase();
