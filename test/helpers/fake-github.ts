@@ -89,6 +89,8 @@ export interface FakeGitHub {
   clearRequests(): void;
   /** Returns and forgets the invalid requests, for a test that sends them on purpose. */
   takeInvalid(): RecordedRequest[];
+  /** Throws listing the requests invalid against GitHub's OpenAPI description (method, path, operationId, each problem), and forgets them. */
+  assertValidRequests(): void;
 
   addRepo(input: RepoInput): FakeRepo;
   setPull(repo: RepoRef, input: PullInput): FakePull;
@@ -144,7 +146,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   };
   server.on("request", createRequestHandler({ routes: ROUTES, context, faults, requests, unexpected, invalid }));
 
-  return {
+  const fake: FakeGitHub = {
     baseUrl,
     env: { GHE_HOST: host, GHE_PROTOCOL: "http" },
     requests,
@@ -159,6 +161,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       unexpected.length = 0;
     },
     takeInvalid: () => invalid.splice(0),
+    assertValidRequests() {
+      const taken = invalid.splice(0);
+      if (taken.length > 0) throw new Error(describeInvalidRequests(taken.map(({ method, path, query, openapi }) => ({ method, path: withQuery(path, query), check: openapi! }))));
+    },
     addRepo: (input) => state.addRepo(input),
     setPull: (repo, input) => state.setPull(repo, input),
     setPermission: (repo, login, level) => state.setPermission(repo, login, level),
@@ -179,9 +185,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       // Redeliveries still running are not awaited: a hung onRedeliver must not hang the test's teardown.
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-      if (invalid.length > 0) throw new Error(describeInvalidRequests(invalid.map(({ method, path, query, openapi }) => ({ method, path: withQuery(path, query), check: openapi! }))));
+      fake.assertValidRequests();
     },
   };
+  return fake;
 }
 
 const withQuery = (path: string, query: Record<string, string>) => (Object.keys(query).length > 0 ? `${path}?${new URLSearchParams(query)}` : path);
