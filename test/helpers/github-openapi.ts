@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule, { type FormatsPlugin } from "ajv-formats";
-import { escapePointer, findOperation, openApiDocument, type Operation } from "./github-openapi/operations.js";
+import { escapePointer, findOperation, requestSchemas, type Operation } from "./github-openapi/operations.js";
 
 /**
  * Checks a request sent to GitHub against GitHub's own OpenAPI description:
@@ -154,14 +154,14 @@ function refTo(pointer: string): string {
 
 function ajvInstances() {
   if (ajvs) return ajvs;
-  const document = openApiDocument();
+  const schemas = requestSchemas();
   const make = (coerceTypes: boolean | "array") => {
     // strict: false, because OpenAPI adds keywords JSON Schema lacks (`example`, `discriminator`, `x-github`, …).
     const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes, validateSchema: false });
     addFormats(ajv);
     // GitHub's own formats, not checked by GitHub either.
     ajv.addFormat("repo.nwo", true).addFormat("timestamp", true);
-    ajv.addSchema(document, SPEC_ID);
+    ajv.addSchema(schemas, SPEC_ID);
     return ajv;
   };
   ajvs = { strict: make(false), coercing: make("array") };

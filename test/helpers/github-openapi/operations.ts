@@ -43,8 +43,23 @@ const REST_PARAMETER = "{path}";
 const require = createRequire(import.meta.url);
 let loaded: { document: Record<string, any>; byMethodAndLength: Map<string, Candidate[]>; rest: Candidate[] } | undefined;
 
-export function openApiDocument(): Record<string, any> {
-  return load().document;
+/**
+ * The parts of the document request validation can reach (operations'
+ * parameters and request bodies, and the components they refer to), at the
+ * same JSON pointers. Ajv walks every schema it is given looking for `$id`s:
+ * over the whole file that costs 400 ms, over these about a quarter of it.
+ */
+export function requestSchemas(): Record<string, any> {
+  const { document } = load();
+  const paths = Object.fromEntries(
+    Object.entries<Record<string, any>>(document.paths).map(([template, pathItem]) => [
+      template,
+      Object.fromEntries(
+        Object.entries(pathItem).map(([key, value]) => [key, HTTP_METHODS.includes(key) ? { parameters: value.parameters, requestBody: value.requestBody } : value]),
+      ),
+    ]),
+  );
+  return { paths, components: { schemas: document.components.schemas, parameters: document.components.parameters } };
 }
 
 /**
