@@ -47,9 +47,10 @@ describe("a PR's whole life, request by request (nock)", () => {
   afterAll(async () => {
     await app?.stop();
     await redis?.stop();
-    gh?.dispose();
     console.log("GitHub requests per event (nock; method route: count):");
     for (const [name, requests] of phases) console.log(`  ${name}: ${JSON.stringify(gh.countsByRoute(requests))}`);
+    // Last: it throws if any request was invalid against GitHub's OpenAPI description.
+    gh?.dispose();
   });
 
   async function send(event: string, payload: object): Promise<void> {

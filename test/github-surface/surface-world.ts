@@ -109,13 +109,14 @@ export class SurfaceWorld {
   }
 }
 
-/** A world started before the file's tests and stopped after them; each test ends with no unexpected request. */
+/** A world started before the file's tests and stopped after them; each test ends with no unexpected request, and none invalid against GitHub's OpenAPI description. */
 export function useSurfaceWorld(options: WorldOptions): SurfaceWorld {
   const world = new SurfaceWorld();
   beforeAll(() => world.start(options));
   afterAll(() => world.stop());
   afterEach(() => {
     expect(world.gh.unexpected, "requests the fake GitHub did not know").toEqual([]);
+    world.gh.assertValidRequests();
   });
   return world;
 }

@@ -142,6 +142,7 @@ describe("issue comments and reactions", () => {
     expect((await octokit.rest.reactions.createForIssueComment(params)).status).toBe(201);
     expect((await octokit.rest.reactions.createForIssueComment(params)).status).toBe(200);
     await expect(octokit.rest.reactions.createForIssueComment({ ...params, content: "thumbs" as "+1" })).rejects.toMatchObject({ status: 422 });
+    expect(gh.takeInvalid().map((request) => request.openapi?.problems)).toEqual([[expect.stringMatching(/^body\.content must be equal to one of the allowed values/)]]);
     expect(gh.state.reactionsOn(command.id)).toEqual([expect.objectContaining({ content: "+1", user: gh.bot })]);
     const { data } = await octokit.rest.issues.getComment({ owner: "acme", repo: "web", comment_id: command.id });
     expect(data.reactions).toMatchObject({ total_count: 1, "+1": 1 });
@@ -172,6 +173,7 @@ describe("deployments", () => {
       ["in_progress", ""],
     ]);
     await expect(octokit.rest.repos.createDeploymentStatus({ ...statuses, state: "done" as "success" })).rejects.toMatchObject({ status: 422 });
+    expect(gh.takeInvalid().map((request) => request.openapi?.problems)).toEqual([[expect.stringMatching(/^body\.state must be equal to one of the allowed values/)]]);
   });
 
   it("deactivates earlier non-transient deployments on success, as GitHub's auto_inactive does", async () => {
@@ -379,5 +381,25 @@ describe("faults, rate limits and unexpected calls", () => {
     expect(gh.unexpected).toEqual([expect.objectContaining({ method: "POST", path: "/repos/acme/web/issues/42/labels", body: { labels: ["x"] }, status: 404 })]);
     expect(gh.count("*", "/repos/acme/web/*")).toBe(1);
     expect(gh.count("POST", /labels$/)).toBe(1);
+  });
+
+  it("keeps requests invalid against GitHub's OpenAPI description and fails close() naming each problem", async () => {
+    const octokit = await installationOctokit();
+    const sha = "a".repeat(40);
+    await octokit.request("POST /repos/{owner}/{repo}/deployments", { owner: "acme", repo: "web", ref: sha, auto_merg: false, required_contexts: [] });
+    await octokit.request("GET /repos/{owner}/{repo}/pulls", { owner: "acme", repo: "web", state: "merged" as "all" });
+
+    // Answered as usual: the product's flow goes on, and the test fails at teardown instead.
+    expect(gh.requests.slice(-2).map((request) => request.status)).toEqual([201, 200]);
+    expect(gh.invalid.map(({ method, path, openapi }) => [method, path, openapi?.operation?.operationId])).toEqual([
+      ["POST", "/repos/acme/web/deployments", "repos/create-deployment"],
+      ["GET", "/repos/acme/web/pulls", "pulls/list"],
+    ]);
+    const closing = gh.close();
+    await expect(closing).rejects.toThrow(/POST \/repos\/acme\/web\/deployments \(repos\/create-deployment, .*\):\n  - body\.auto_merg is not a field GitHub documents here/);
+    await expect(closing).rejects.toThrow(/GET \/repos\/acme\/web\/pulls\?state=merged \(pulls\/list, .*\):\n  - query\.state must be equal/);
+    // afterEach closes again: the server is gone already and nothing is left to report.
+    gh.takeInvalid();
+    gh = await startFakeGitHub({ appId: credentials.APP_ID });
   });
 });

@@ -14,6 +14,7 @@ import { deploymentRoutes } from "./fake-github/routes/deployments.js";
 import { issueRoutes } from "./fake-github/routes/issues.js";
 import { repoRoutes } from "./fake-github/routes/repos.js";
 import { createRequestHandler, type RecordedRequest } from "./fake-github/server.js";
+import { describeInvalidRequests } from "./github-openapi.js";
 import { FakeState, type CommentInput, type DeliveryInput, type PullInput, type RepoInput, type RepoRef } from "./fake-github/state.js";
 
 /**
@@ -23,7 +24,9 @@ import { FakeState, type CommentInput, type DeliveryInput, type PullInput, type 
  * enforces who may call what (installation token vs App JWT, the token's
  * installation must own the repository), and records every request so tests
  * assert exactly what Ephemera did. Anything it does not know answers 404 and
- * lands in `unexpected`.
+ * lands in `unexpected`. Every request is also checked against GitHub's
+ * OpenAPI description (./github-openapi.ts): an invalid one is answered as
+ * usual but kept in `invalid`, and `close()` then fails the test listing them.
  *
  *     const gh = await startFakeGitHub({ appId: APP_ID, privateKeyPem: PRIVATE_KEY });
  *     const repo = gh.addRepo({ id: 123456, owner: "acme", name: "web", installationId: 77 });
@@ -74,14 +77,20 @@ export interface FakeGitHub {
   readonly requests: readonly RecordedRequest[];
   /** Requests no route matched (answered 404). A clean run leaves this empty. */
   readonly unexpected: readonly RecordedRequest[];
+  /** Requests not valid against GitHub's OpenAPI description, each with its `openapi` problems. `close()` throws unless empty. */
+  readonly invalid: readonly RecordedRequest[];
   readonly state: FakeState;
   /** The App's bot user, author of everything an installation token creates. */
   readonly bot: FakeActor;
 
   requestsMatching(method: MethodPattern, path: PathPattern): RecordedRequest[];
   count(method: MethodPattern, path: PathPattern): number;
-  /** Forgets recorded requests (not the model), e.g. between phases of one test. */
+  /** Forgets recorded requests (not the model, nor `invalid`), e.g. between phases of one test. */
   clearRequests(): void;
+  /** Returns and forgets the invalid requests, for a test that sends them on purpose. */
+  takeInvalid(): RecordedRequest[];
+  /** Throws listing the requests invalid against GitHub's OpenAPI description (method, path, operationId, each problem), and forgets them. */
+  assertValidRequests(): void;
 
   addRepo(input: RepoInput): FakeRepo;
   /** Renames a repository (same id); the old name is free for `addRepo` at once. */
@@ -105,6 +114,7 @@ export interface FakeGitHub {
   revokeTokens(): void;
   /** Waits for redeliveries still running through `onRedeliver`. */
   settled(): Promise<void>;
+  /** Stops the server, then throws if any request was invalid against GitHub's OpenAPI description. */
   close(): Promise<void>;
 }
 
@@ -117,6 +127,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const state = new FakeState({ id: appId, slug, name: slug.charAt(0).toUpperCase() + slug.slice(1) }, now);
   const requests: RecordedRequest[] = [];
   const unexpected: RecordedRequest[] = [];
+  const invalid: RecordedRequest[] = [];
   const faults = new Faults();
   const redeliveries = new Redeliveries(state, options.onRedeliver);
 
@@ -135,13 +146,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     rateLimits: new RateLimits(options.rateLimit ?? 5000, now),
     redeliver: (delivery) => redeliveries.start(delivery),
   };
-  server.on("request", createRequestHandler({ routes: ROUTES, context, faults, requests, unexpected }));
+  server.on("request", createRequestHandler({ routes: ROUTES, context, faults, requests, unexpected, invalid }));
 
-  return {
+  const fake: FakeGitHub = {
     baseUrl,
     env: { GHE_HOST: host, GHE_PROTOCOL: "http" },
     requests,
     unexpected,
+    invalid,
     state,
     bot: state.bot,
     requestsMatching: (method, path) => requests.filter(requestMatcher(method, path)),
@@ -149,6 +161,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     clearRequests() {
       requests.length = 0;
       unexpected.length = 0;
+    },
+    takeInvalid: () => invalid.splice(0),
+    assertValidRequests() {
+      const taken = invalid.splice(0);
+      if (taken.length > 0) throw new Error(describeInvalidRequests(taken.map(({ method, path, query, openapi }) => ({ method, path: withQuery(path, query), check: openapi! }))));
     },
     addRepo: (input) => state.addRepo(input),
     renameRepo: (repo, newName) => state.renameRepo(repo, newName),
@@ -171,6 +188,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       // Redeliveries still running are not awaited: a hung onRedeliver must not hang the test's teardown.
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      fake.assertValidRequests();
     },
   };
+  return fake;
 }
+
+const withQuery = (path: string, query: Record<string, string>) => (Object.keys(query).length > 0 ? `${path}?${new URLSearchParams(query)}` : path);

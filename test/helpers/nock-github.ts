@@ -1,4 +1,5 @@
 import nock from "nock";
+import { checkGitHubRequest, describeInvalidRequests, type GitHubRequestCheck } from "./github-openapi.js";
 
 /**
  * GitHub's API at `https://github.test/api/v3` (GHE_HOST=github.test) made
@@ -6,7 +7,10 @@ import nock from "nock";
  * route keeps just enough state to answer as GitHub does (comments,
  * deployments and their statuses, reactions) and records every request in
  * order; any request no route expects is kept in `unmatched` and gets nock's
- * error. Only one can be active at a time: nock's interceptors are global.
+ * error. Every request a route takes is also checked against GitHub's OpenAPI
+ * description (./github-openapi.ts): an invalid one is answered as usual, kept
+ * in `invalid`, and `dispose()` then fails the test listing them. Only one can
+ * be active at a time: nock's interceptors are global.
  */
 
 export const NOCK_GITHUB_ENV = { GHE_HOST: "github.test", GHE_PROTOCOL: "https" } as const;
@@ -58,6 +62,8 @@ interface Route {
 export class NockGitHub {
   readonly requests: NockRequest[] = [];
   readonly unmatched: string[] = [];
+  /** Requests not valid against GitHub's OpenAPI description. `dispose()` throws unless empty. */
+  readonly invalid: Array<{ method: string; path: string; check: GitHubRequestCheck }> = [];
   readonly comments: Comment[] = [];
   readonly deployments: Deployment[] = [];
   readonly reactions: Array<{ commentId: number; content: string }> = [];
@@ -82,10 +88,12 @@ export class NockGitHub {
     return counts;
   }
 
+  /** Removes the interceptors, then throws if any request was invalid against GitHub's OpenAPI description. */
   dispose(): void {
     nock.emitter.off("no match", this.onNoMatch);
     nock.cleanAll();
     nock.enableNetConnect();
+    if (this.invalid.length > 0) throw new Error(describeInvalidRequests(this.invalid.splice(0)));
   }
 
   private intercept(route: Route): void {
@@ -103,6 +111,9 @@ export class NockGitHub {
         const authorization = String(this.req.headers.authorization ?? "");
         const auth = /^bearer /i.test(authorization) ? "app" : /^token /i.test(authorization) ? "installation" : "none";
         github.requests.push({ method: route.method, route: route.template, path: path.slice("/api/v3".length), body, auth });
+        // nock hands an empty body over as "".
+        const check = checkGitHubRequest({ method: route.method, path: uri, headers: this.req.headers, body: body === "" ? undefined : body });
+        if (check.problems.length > 0) github.invalid.push({ method: route.method, path: uri.slice("/api/v3".length), check });
         if (auth !== route.auth) return [401, { message: `expected ${route.auth} credentials` }];
         const [status, reply] = route.handle(pattern.exec(path)?.groups ?? {}, body, new URLSearchParams(uri.split("?")[1] ?? ""));
         return [status, reply as nock.Body];

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
+import { checkGitHubRequest, type GitHubRequestCheck } from "../github-openapi.js";
 import type { AuthKind } from "./auth.js";
 import { insufficientAuth, type FakeContext } from "./context.js";
 import { truncateReply, type Fault, type Faults } from "./faults.js";
@@ -30,6 +31,8 @@ export interface RecordedRequest {
   status: number;
   /** The injected fault that shaped the answer, if any. */
   fault?: Fault;
+  /** Why GitHub's OpenAPI description rejects this request (absent when it is valid); see `github-openapi.ts`. */
+  openapi?: GitHubRequestCheck;
 }
 
 export interface ServerDeps {
@@ -38,6 +41,8 @@ export interface ServerDeps {
   faults: Faults;
   requests: RecordedRequest[];
   unexpected: RecordedRequest[];
+  /** Requests that are not valid against GitHub's OpenAPI description. */
+  invalid: RecordedRequest[];
 }
 
 const API_PREFIX = "/api/v3";
@@ -117,6 +122,11 @@ export function createRequestHandler(deps: ServerDeps): (request: IncomingMessag
       status: 0,
     };
     deps.requests.push(record);
+    const check = checkGitHubRequest({ method, path: url.pathname + url.search, headers: request.headers, body });
+    if (check.problems.length > 0) {
+      record.openapi = check;
+      deps.invalid.push(record);
+    }
 
     let reply: Reply | "reset";
     if (!found) {
