@@ -36,6 +36,10 @@ export function stepWorkspace(dir: string): StepWorkspace {
   const script = join(dir, "step.sh");
   mkdirSync(markers, { recursive: true });
   writeFileSync(logFile, "");
+  // As root every environment's steps run as a uid of its own (step isolation): each must append to the log and make or remove its marker.
+  chmodSync(dir, 0o711);
+  chmodSync(logFile, 0o666);
+  chmodSync(markers, 0o777);
   writeFileSync(
     script,
     `#!/bin/bash
