@@ -34,7 +34,7 @@ export interface Runtime {
 const DEFAULT_CONFIG_PATH = "./ephemera.config.yml";
 
 /** The settings a runtime is made from; the server's `AppEnv` and the CLI's `CliEnv` both have them. */
-export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "postgresPrefix" | "redisUrl" | "keyPrefix" | "dataDir" | "port" | "steps">;
+export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "postgresStepUrl" | "postgresPrefix" | "redisUrl" | "keyPrefix" | "dataDir" | "port" | "steps">;
 
 export interface RuntimeOptions {
   /**
@@ -73,7 +73,7 @@ export async function openRuntime(env: RuntimeEnv, log: Logger, { runsSteps = tr
   });
   // Without runsSteps there is no run provider at all: a step reaching it fails as an unknown provider, never unconfined.
   const run = runsSteps ? [new RunProvider({ cwd: configDir, sandbox })] : [];
-  const postgres = env.postgresUrl ? new PostgresProvider({ adminUrl: env.postgresUrl, prefix: env.postgresPrefix, log: providerLog }) : undefined;
+  const postgres = env.postgresUrl ? new PostgresProvider({ adminUrl: env.postgresUrl, stepUrl: env.postgresStepUrl, prefix: env.postgresPrefix, log: providerLog }) : undefined;
   const store = openStore(env, log);
   return {
     operator,

@@ -138,6 +138,8 @@ const envSchema = z.object({
   }),
   /** Admin connection for the postgres provider. */
   EPHEMERA_POSTGRES_URL: urlWithProtocols(["postgres:", "postgresql:"], "postgres://user@host:5432/db"),
+  /** Where steps reach PostgreSQL: the host and port of the database URLs issued to them (default EPHEMERA_POSTGRES_URL's, which step isolation blocks). */
+  EPHEMERA_POSTGRES_STEP_URL: urlWithProtocols(["postgres:", "postgresql:"], "postgres://host:6432"),
   /**
    * Names of the postgres provider's databases and roles start with it; the
    * orphan audit removes only names under it, so two installs sharing one
@@ -208,6 +210,8 @@ export interface AppEnv {
   dataDir: string;
   adminToken: string | undefined;
   postgresUrl: string | undefined;
+  /** The host and port steps reach PostgreSQL at, when not the admin endpoint's. */
+  postgresStepUrl: string | undefined;
   postgresPrefix: string;
   /** Sealing keys, newest first: the first seals, each unseals (EPHEMERA_SECRET_KEY, else WEBHOOK_SECRET). */
   secretKeys: readonly string[];
@@ -305,6 +309,7 @@ function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string
     dataDir: value.EPHEMERA_DATA_DIR,
     adminToken: value.EPHEMERA_ADMIN_TOKEN,
     postgresUrl: value.EPHEMERA_POSTGRES_URL,
+    postgresStepUrl: value.EPHEMERA_POSTGRES_STEP_URL,
     postgresPrefix: value.EPHEMERA_POSTGRES_PREFIX,
     intervals: {
       resyncMs: value.EPHEMERA_RESYNC_INTERVAL,

@@ -92,6 +92,13 @@ const OWNED_QUERY = `
 export interface PostgresProviderOptions {
   /** The admin connection (EPHEMERA_POSTGRES_URL): needs CREATEDB and CREATEROLE. */
   readonly adminUrl: string;
+  /**
+   * Where steps reach PostgreSQL (EPHEMERA_POSTGRES_STEP_URL): the host and
+   * port of the URLs issued to them; default the admin URL's. Step isolation
+   * blocks the admin endpoint, so a step that must use its database needs
+   * the server on another address (a listener with password auth, a pooler).
+   */
+  readonly stepUrl?: string | undefined;
   /** Default `eph_`. */
   readonly prefix?: string;
   /** For what happens outside a step: the admin pool's connection errors. */
@@ -105,6 +112,7 @@ export class PostgresProvider implements Provider, ResourceOwner {
   private readonly prefix: string;
   private readonly namePattern: RegExp;
   private readonly adminUrl: URL;
+  private readonly stepUrl: URL;
   private readonly pool: pg.Pool;
 
   constructor(options: PostgresProviderOptions) {
@@ -115,6 +123,7 @@ export class PostgresProvider implements Provider, ResourceOwner {
     // The prefix holds no regular-expression metacharacters (checked above).
     this.namePattern = new RegExp(`^${this.prefix}([1-9][0-9]*)_pr([1-9][0-9]*)$`);
     this.adminUrl = new URL(options.adminUrl);
+    this.stepUrl = new URL(options.stepUrl ?? options.adminUrl);
     this.pool = new pg.Pool({ connectionString: options.adminUrl, max: 2, connectionTimeoutMillis: 10_000 });
     // Without a listener an idle connection's error (a server restart) would crash the process.
     this.pool.on("error", (error) => options.log.warn({ err: error }, "an idle PostgreSQL admin connection failed; the pool replaces it"));
@@ -129,11 +138,11 @@ export class PostgresProvider implements Provider, ResourceOwner {
     const created = await this.inStep(step, () => this.ensure(name, password, template));
     ctx.log.info({ step: step.name, database: name, template, created }, created ? "postgres database created" : "postgres database already existed");
 
-    const url = new URL(this.adminUrl);
+    const url = new URL(this.stepUrl);
     url.username = name;
     url.password = password;
     url.pathname = `/${name}`;
-    // The admin URL's parameters are the admin's business (one could carry its password).
+    // The given URL's parameters are its owner's business (one could carry the admin's password).
     url.search = "";
     return {
       outputs: { database: name, role: name, host: url.hostname, port: url.port || "5432" },

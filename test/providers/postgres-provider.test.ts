@@ -48,6 +48,22 @@ describe("PostgresProvider", () => {
     await client.end();
   });
 
+  it("issues URLs at EPHEMERA_POSTGRES_STEP_URL's host and port, where steps may reach the server, and they connect", async () => {
+    const forSteps = new PostgresProvider({ adminUrl: db.adminUrl, stepUrl: "postgres://localhost:5432/ignored?sslmode=disable", prefix: db.prefix, log });
+    try {
+      const outcome = await forSteps.create(step(), context(41));
+      const name = `${db.prefix}${REPO_ID}_pr41`;
+      expect(outcome.outputs).toMatchObject({ host: "localhost", port: "5432" });
+      expect(outcome.secrets.url).toBe(`postgres://${name}:${outcome.secrets.password}@localhost:5432/${name}`);
+      const client = await db.connect(outcome.secrets.url ?? "");
+      expect((await client.query<{ user: string }>("SELECT current_user AS user")).rows[0]?.user).toBe(name);
+      await client.end();
+      await forSteps.destroy(step(), context(41));
+    } finally {
+      await forSteps.close();
+    }
+  });
+
   it("issues a role that cannot connect to another environment's database", async () => {
     const mine = await provider.create(step(), context(2));
     const theirs = await provider.create(step(), context(3));
