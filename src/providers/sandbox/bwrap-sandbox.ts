@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import type { EnvKey } from "../../lifecycle/environment.js";
 import type { ResourceOwner } from "../provider.js";
 import type { StepLimits } from "./step-cgroups.js";
-import { prepareStepFiles, stepVariables } from "./step-files.js";
+import { prepareStepFiles, removeStepFiles, stepVariables } from "./step-files.js";
 import type { StepLaunch, StepSandbox } from "./step-sandbox.js";
 import { workdirOwner } from "./workdir-owner.js";
 import { ensureWorkdirRoot, workdirOf } from "./workdirs.js";
@@ -44,7 +44,7 @@ export class BwrapSandbox implements StepSandbox {
 
   async prepare(env: EnvKey): Promise<StepLaunch> {
     await ensureWorkdirRoot(this.options.workdirs);
-    const files = await prepareStepFiles(workdirOf(this.options.workdirs, env), undefined);
+    const files = await prepareStepFiles(this.options.workdirs, env, undefined);
     const { maxProcesses, memoryBytes } = this.options.limits;
     return {
       wrapper: [
@@ -55,12 +55,13 @@ export class BwrapSandbox implements StepSandbox {
         // Every working directory hidden, then this environment's own put back.
         "--tmpfs", this.options.workdirs,
         "--bind", files.workdir, files.workdir,
+        "--bind", files.tmpdir, files.tmpdir,
         "--chdir", files.workdir,
         "--",
       ],
       cwd: files.workdir,
       variables: stepVariables(files),
-      finish: () => rm(files.outputFile, { force: true }),
+      finish: () => removeStepFiles(files),
     };
   }
 

@@ -3,7 +3,7 @@ import type { EnvKey } from "../../lifecycle/environment.js";
 import type { ResourceOwner } from "../provider.js";
 import { killAllOfUid } from "./kill-uid.js";
 import { createStepCgroup, removeUidCgroups, type StepCgroup, type StepLimits } from "./step-cgroups.js";
-import { prepareStepFiles, stepVariables } from "./step-files.js";
+import { prepareStepFiles, removeStepFiles, stepVariables } from "./step-files.js";
 import type { StepLaunch, StepSandbox } from "./step-sandbox.js";
 import type { UidLeases } from "./uid-leases.js";
 import { workdirOwner } from "./workdir-owner.js";
@@ -57,7 +57,7 @@ export class UidSandbox implements StepSandbox {
     // A uid freed by a crash may still run what its last environment started.
     if (fresh) await killAllOfUid(uid);
     await ensureWorkdirRoot(this.options.workdirs);
-    const files = await prepareStepFiles(workdirOf(this.options.workdirs, env), uid);
+    const files = await prepareStepFiles(this.options.workdirs, env, uid);
     const dropPrivileges = ["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--no-new-privs", "--"];
     const cgroup: StepCgroup | undefined = this.options.cgroups ? await createStepCgroup(uid, this.options.limits) : undefined;
     const { maxProcesses, memoryBytes } = this.options.limits;
@@ -72,7 +72,7 @@ export class UidSandbox implements StepSandbox {
       variables: stepVariables(files),
       stepUid: uid,
       async finish() {
-        await rm(files.outputFile, { force: true });
+        await removeStepFiles(files);
         await cgroup?.removeIfEmpty();
       },
     };

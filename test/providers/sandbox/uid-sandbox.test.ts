@@ -38,13 +38,25 @@ afterEach(async () => {
 });
 
 describe("UidSandbox", () => {
+  it("hands a step nothing through a path it controls: links planted in its working directory point no chown or write of the app's", async () => {
+    const { run } = provider();
+    const target = join(root.dir, "roots-own");
+    mkdirSync(target, { mode: 0o700 });
+    // Where earlier versions made TMPDIR and the output file, as root, then chowned them to the step uid.
+    await run.create(runStep(`ln -s ${target} "$EPHEMERA_WORKDIR/.tmp" && ln -s ${target} "$EPHEMERA_WORKDIR/output"`), stepContext(A));
+    const { outputs } = await run.create(runStep(`echo "tmp=$TMPDIR" >> "$EPHEMERA_OUTPUT"`), stepContext(A));
+    expect(statSync(target).uid).toBe(0);
+    expect(statSync(target).mode & 0o777).toBe(0o700);
+    expect(outputs.tmp?.startsWith(`${workdirs}/.step-`)).toBe(true);
+  });
+
   it("runs a step as a uid of its environment's own, without groups, in its own 0700 working directory", async () => {
     const { run } = provider();
     const { outputs } = await run.create(runStep(`./whoami.sh >> "$EPHEMERA_OUTPUT"`), stepContext(A));
     const uid = Number(outputs.uid);
     expect(uid).toBeGreaterThanOrEqual(range.first);
     expect(uid).toBeLessThanOrEqual(range.last);
-    expect(outputs).toMatchObject({ gid: String(uid), groups: String(uid), cwd: join(workdirs, "env-4242-1"), home: join(workdirs, "env-4242-1"), tmp: join(workdirs, "env-4242-1", ".tmp") });
+    expect(outputs).toMatchObject({ gid: String(uid), groups: String(uid), cwd: join(workdirs, "env-4242-1"), home: join(workdirs, "env-4242-1"), tmp: expect.stringMatching(new RegExp(`^${workdirs}/\\.step-[0-9a-f]{16}$`)) });
     const stat = statSync(join(workdirs, "env-4242-1"));
     expect({ uid: stat.uid, mode: stat.mode & 0o777 }).toEqual({ uid, mode: 0o700 });
     expect(statSync(workdirs).mode & 0o777).toBe(0o711);
