@@ -99,8 +99,8 @@ export class WebhookIntake {
 
   /**
    * Puts the intake in front of the server's own 'request' listeners
-   * (Probot's): they see only what it does not take. Every POST to the
-   * webhook path, taken or not, is held to GitHub's payload cap: a declared
+   * (Probot's): they see only what it does not take. Every POST, on the
+   * webhook path or not, is held to GitHub's payload cap: a declared
    * length over it is answered 413 before a byte of the body is read, and a
    * body streamed without a length (chunked) is read here, up to the cap, and
    * handed on already read.
@@ -115,7 +115,9 @@ export class WebhookIntake {
   }
 
   private receive(req: IncomingMessage, res: ServerResponse, handOn: (req: IncomingMessage, res: ServerResponse) => void): void {
-    if (req.method !== "POST" || !this.onPath(req.url)) return handOn(req, res);
+    // Every POST is held to the cap, not only the webhook path as spelled here: Probot's router normalises
+    // paths (`//`, `/./`, an absolute URL) to the same handler, and would buffer any body it was handed.
+    if (req.method !== "POST") return handOn(req, res);
     const declared = declaredLength(req);
     if (declared !== undefined && declared > WEBHOOK_BODY_LIMIT_BYTES) return this.refuse(req, res, TOO_LARGE);
     // The cap bounds one body; this bounds them all, however many connections send at once.
@@ -125,7 +127,7 @@ export class WebhookIntake {
     res.once("close", () => {
       this.inFlightBytes -= reserved;
     });
-    const delivery = this.ours(req);
+    const delivery = this.onPath(req.url) ? this.ours(req) : undefined;
     // Node frames a declared body by its length: Probot reads no more than was declared, and that is within the cap.
     if (delivery === undefined && declared !== undefined) return handOn(req, res);
     readBodyWithin(req, WEBHOOK_BODY_LIMIT_BYTES)

@@ -35,7 +35,7 @@ interface Outcome {
  * socket drains, with a Content-Length or chunked; stops writing as soon as
  * the server answers or closes. `body` is used as is when given.
  */
-function post(app: AppProcess, options: { event: string; size: number; chunked: boolean; body?: Buffer; signature?: string }): Promise<Outcome> {
+function post(app: AppProcess, options: { event: string; size: number; chunked: boolean; body?: Buffer; signature?: string; path?: string }): Promise<Outcome> {
   const started = performance.now();
   const body = options.body;
   const size = body?.length ?? options.size;
@@ -55,7 +55,7 @@ function post(app: AppProcess, options: { event: string; size: number; chunked: 
       done = true;
       resolve({ status, sent, ms: performance.now() - started });
     };
-    const req = request({ host: "127.0.0.1", port: app.port, method: "POST", path: "/api/github/webhooks", headers, agent: false });
+    const req = request({ host: "127.0.0.1", port: app.port, method: "POST", path: options.path ?? "/api/github/webhooks", headers, agent: false });
     req.on("response", (res) => {
       status = res.statusCode;
       res.resume().on("end", finish).on("error", finish);
@@ -126,6 +126,16 @@ describe("the webhook path's edges, in the real server process", () => {
       expect(outcome.sent, event).toBeLessThan(40 * MB);
     }
   }, 30_000);
+
+  it("caps the webhook path however it is spelled (Probot's router normalises //, /./ and a trailing slash), and any other POST", async () => {
+    for (const path of ["/api/github/webhooks//", "/api/github/./webhooks", "/api/github/webhooks/", "/elsewhere"]) {
+      for (const chunked of [true, false]) {
+        const outcome = await post(app, { event: PROBOT_EVENT, size: 40 * MB, chunked, path });
+        if (outcome.status !== undefined) expect(outcome.status, path).toBe(413);
+        expect(outcome.sent, path).toBeLessThan(40 * MB);
+      }
+    }
+  }, 60_000);
 
   it("still takes a signed 24 MB delivery, with a length or chunked, on both paths", async () => {
     const push = paddedPush(24 * MB);
