@@ -210,6 +210,9 @@ function runInOwnGroup(params: {
   });
 }
 
+/** Where the watchdog finds sh, kill, setpriv. */
+const WATCHDOG_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
 /**
  * The watchdog of a sandbox that needs one, in a process group of its own so
  * that a signal to the app's group does not reach it. Its stdin is a pipe
@@ -218,7 +221,8 @@ function runInOwnGroup(params: {
 function startWatchdog(argv: readonly string[] | undefined): ChildProcess | undefined {
   if (argv === undefined || argv.length === 0) return undefined;
   const [file = "/bin/sh", ...args] = argv;
-  const watchdog = spawn(file, args, { detached: true, stdio: ["pipe", "ignore", "ignore"] });
+  // No environment of the app's: without cgroups the watchdog ends as a shell of the step uid, readable by its processes.
+  const watchdog = spawn(file, args, { detached: true, stdio: ["pipe", "ignore", "ignore"], env: { PATH: WATCHDOG_PATH } });
   // EPIPE when it is gone already: then there is nothing left to tell it.
   watchdog.stdin?.on("error", () => undefined);
   watchdog.on("error", () => undefined);

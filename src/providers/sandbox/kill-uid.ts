@@ -14,7 +14,8 @@ export async function killAllOfUid(uid: number, options: { timeoutMs?: number } 
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   while ((await processesOf(uid)).length > 0) {
     if (Date.now() > deadline) throw new Error(`processes of uid ${uid} survived being killed`);
-    await run("/bin/sh", ["-c", "kill -KILL -1"], { uid, gid: uid }).catch(() => undefined);
+    // An empty environment: the shell runs as the uid, and the uid's processes could read its /proc/<pid>/environ.
+    await run("/bin/sh", ["-c", "kill -KILL -1"], { uid, gid: uid, env: {} }).catch(() => undefined);
   }
 }
 
