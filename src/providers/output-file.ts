@@ -4,6 +4,9 @@
  * skipped; a later value for the same name wins.
  */
 export function parseOutputFile(text: string): Record<string, string> {
+  // Outputs become later steps' variables, which cannot hold a NUL: refuse it here, where it is the step's mistake.
+  const nul = text.indexOf("\0");
+  if (nul >= 0) throw new Error(`line ${text.slice(0, nul).split("\n").length}: a NUL byte, which no value may hold`);
   const outputs = new Map<string, string>();
   const lines = text.split(/\r?\n/);
   for (let index = 0; index < lines.length; index += 1) {

@@ -204,6 +204,11 @@ describe("RunProvider", () => {
     await expect(failure).rejects.toMatchObject({ terminal: true, message: expect.stringMatching(/unreadable \$EPHEMERA_OUTPUT: line 1/) });
   });
 
+  it("fails a step whose output holds a NUL byte, terminally: no later step's variable could carry it", async () => {
+    const failure = provider().create(run(`printf 'ok=1\\nbad=a\\0b\\n' >> "$EPHEMERA_OUTPUT"`), context());
+    await expect(failure).rejects.toMatchObject({ terminal: true, message: expect.stringMatching(/unreadable \$EPHEMERA_OUTPUT: line 2: a NUL byte/) });
+  });
+
   it("has nothing to destroy without a sandbox", async () => {
     await expect(provider().destroy(run("true"), context())).resolves.toBeUndefined();
   });
