@@ -16,13 +16,19 @@ const instant = (at: string | undefined) => (at === undefined ? Number.NaN : Dat
 
 /**
  * Whether an approval covers the head: `/preview deploy <sha>` named it, or
- * a `/preview deploy` was commented no earlier than GitHub first stamped the
- * head (DESIGN §6). A head pushed after the comment — even one delivered or
- * processed before it — is not covered: nobody has seen it.
+ * the head was the one GitHub showed when `/preview deploy` was commented —
+ * first stamped no later than the comment, and no other head stamped
+ * between (DESIGN §6). A head pushed after the comment — even one delivered
+ * or processed before it — is not covered: nobody has seen it. Nor is an
+ * older head pushed back over the one approved: its stamp is from before,
+ * but the approver saw another; naming its sha approves it.
  */
 export function headApproved(desired: DesiredState): boolean {
   if (desired.approvedSha !== undefined && desired.approvedSha === desired.headSha) return true;
-  return instant(desired.headStamps?.[desired.headSha]) <= instant(desired.approvedAt);
+  const approvedAt = instant(desired.approvedAt);
+  const stamp = instant(desired.headStamps?.[desired.headSha]);
+  if (!(stamp <= approvedAt)) return false;
+  return Object.entries(desired.headStamps ?? {}).every(([sha, at]) => sha === desired.headSha || !(stamp < instant(at) && instant(at) <= approvedAt));
 }
 
 function approvalGiven(desired: DesiredState): boolean {
@@ -38,7 +44,7 @@ function forkBlocker(desired: DesiredState, policy: Policy): string | undefined 
   if (headCleared(desired, policy.forks)) return undefined;
   if (policy.forks === "never") return "PRs from forks do not get an environment here (policy forks: never).";
   return approvalGiven(desired)
-    ? `A newer push is waiting for approval: the head ${short(desired.headSha)} came after the last \`/preview deploy\`; someone with write access must approve it with \`/preview deploy\` again.`
+    ? `A newer push is waiting for approval: the head ${short(desired.headSha)} came after the last \`/preview deploy\`; someone with write access must approve it with \`/preview deploy\` again, or name it: \`/preview deploy ${desired.headSha}\`.`
     : "This PR comes from a fork: someone with write access must approve it with `/preview deploy`.";
 }
 

@@ -50,7 +50,7 @@ describe("fork PRs", () => {
     expect(sticky).toContain("**URL:** [http://127\\.0\\.0\\.1:9/pr\\-11]");
     const held = await pr.snapshot();
     expect(held?.fields.artifacts?.blocked).toBe(
-      `A newer push is waiting for approval: the head ${sha(2).slice(0, 7)} came after the last \`/preview deploy\`; someone with write access must approve it with \`/preview deploy\` again.`,
+      `A newer push is waiting for approval: the head ${sha(2).slice(0, 7)} came after the last \`/preview deploy\`; someone with write access must approve it with \`/preview deploy\` again, or name it: \`/preview deploy ${sha(2)}\`.`,
     );
     expect(held?.fields.status).toBe("ready");
     expect(held?.fields.checkpoints?.deploy?.sha).toBe(sha(1));

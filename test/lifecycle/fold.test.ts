@@ -168,6 +168,19 @@ describe("foldIntents", () => {
     expect(headApproved(named)).toBe(true);
   });
 
+  it("does not let an approval cover an older head pushed back over the one the approver saw", () => {
+    const fork = { fork: true };
+    // m1 first, then b2, which the maintainer approves at 5; then m1 is force-pushed back (its stamp stays its first).
+    const inbox = [facts("open", 1, "m1", fork), facts("push", 2, "b2", fork), { type: "approve", at: t(5), actor: "m" } as Intent, facts("push", 7, "m1", fork)];
+    const desired = fold(inbox).desired as DesiredState;
+    expect(desired).toMatchObject({ headSha: "m1", headStamps: { m1: t(1), b2: t(2) } });
+    expect(headApproved(desired)).toBe(false);
+    expect(headApproved({ ...desired, headSha: "b2" })).toBe(true);
+    // Naming the sha approves it.
+    const named = fold([{ type: "approve", at: t(8), sha: "m1", actor: "m" }], desired).desired as DesiredState;
+    expect(headApproved(named)).toBe(true);
+  });
+
   it("keeps the stamps of the newest heads only", () => {
     const pushes = Array.from({ length: 30 }, (_, i) => facts("push", i, `sha${i}`));
     const stamps = (fold(pushes).desired as DesiredState).headStamps ?? {};
