@@ -23,7 +23,7 @@ export interface BackgroundJobsDeps {
   clients: InstallationClients;
   lifecycle: Lifecycle;
   store: StateStore;
-  /** Shows torn-down environments whose update died with a replica (GitHubNotifier.catchUp). */
+  /** Shows what an update that died with a replica would have shown (GitHubNotifier.catchUp). */
   notifier: { catchUp(): Promise<number> };
   owners: readonly ResourceOwner[];
   /** For the audit: which template each environment uses. */

@@ -9,7 +9,7 @@ import type { EnvSnapshot, StateStore } from "../store/state-store.js";
 import type { RepositoryScope } from "./installation-clients.js";
 import { GitHubGoneError, type BotIdentity, type RepoTarget } from "./github-api.js";
 import { ClaimBusyError, LostClaimError, withNotifyClaim } from "./notify-claim.js";
-import { publishEnvironment } from "./publish-environment.js";
+import { publishEnvironment, showsStaleStatus } from "./publish-environment.js";
 import { renderExpiryWarning } from "./render-comment.js";
 import { reply } from "./replies.js";
 import { createUpdateCoalescer, type UpdateCoalescer } from "./update-coalescer.js";
@@ -82,16 +82,20 @@ export class GitHubNotifier implements Notifier {
   }
 
   /**
-   * Asks for an update of every torn-down environment whose record does not
-   * say its deployments were all made `inactive`: a replica that died
-   * between the teardown's commit and that update (its notice lived only in
-   * its memory) left them active. Run periodically; returns how many it asked for.
+   * Asks for an update of every environment the PR shows behind the store:
+   * a torn-down one whose record does not say its deployments were all made
+   * `inactive`, or a live one whose deployment status is not the one its
+   * state wants (ready, failed…). A replica that died between a commit and
+   * its update (the notice lived only in its memory) left them so. Run
+   * periodically; returns how many it asked for.
    */
   async catchUp(): Promise<number> {
     let requested = 0;
     for (const key of await this.deps.store.listKeys()) {
       const snapshot = await this.deps.store.load(key);
-      if (snapshot?.fields.status !== "deleted" || snapshot.shown?.inactive) continue;
+      if (snapshot === null) continue;
+      const behind = snapshot.fields.status === "deleted" ? !snapshot.shown?.inactive : showsStaleStatus(snapshot);
+      if (!behind) continue;
       const id = `${key.repoId}/${key.pr}`;
       this.coalescer.request(id, () => this.update(key, id));
       requested++;

@@ -74,6 +74,19 @@ async function publishComment(params: PublishParams, shown: Shown, remember: (ne
   await remember({ ...shown, comment: { id: commentId, digest: bodyDigest } });
 }
 
+/**
+ * Whether the PR shows a deployment status other than the one the stored
+ * state wants (or none): the update that would have shown it died with its
+ * replica, whose notice lived only in memory. The comment's body is not
+ * compared: it says "in 3h 59m", so it is always a little behind.
+ */
+export function showsStaleStatus(snapshot: EnvSnapshot): boolean {
+  const wanted = wantedStatus(snapshot);
+  const sha = snapshot.fields.desired?.headSha ?? snapshot.fields.config?.headSha;
+  if (wanted === undefined || !sha) return false;
+  return snapshot.shown?.deployments.find((deployment) => deployment.sha === sha)?.status !== digest(wanted);
+}
+
 /** The deployment status that shows a status; undefined while there is nothing to show. */
 function wantedStatus(snapshot: EnvSnapshot): DeploymentStatus | undefined {
   const { status, artifacts } = snapshot.fields;

@@ -210,13 +210,22 @@ function lastFsyncedAof(dir: string, appendfsync: ChaosOptions["appendfsync"]): 
   };
 }
 
-/** Closed PRs deleted, open ones ready at their last push, and GitHub quiet for 3 s. */
+/**
+ * Closed PRs deleted, open ones ready at their last push, GitHub showing
+ * that (what the notifier's catch-up repairs counts: it runs every resync
+ * interval), and GitHub quiet for 3 s. What never gets there by the
+ * deadline is what the figures report.
+ */
 async function waitForConvergence({ records, store, gh, timeoutMs }: { records: LifeRecord[]; store: ReturnType<typeof createRedisStore>; gh: FakeGitHub; timeoutMs: number }): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   const settled = async () => {
     for (const { plan } of records) {
       const snapshot = await store.load({ repoId: plan.scenario.repoId, pr: plan.scenario.pr });
-      const done = plan.closes ? snapshot === null || snapshot.fields.status === "deleted" : snapshot?.fields.status === "ready" && snapshot.fields.checkpoints?.deploy?.sha === plan.shas.at(-1);
+      const deployments = gh.deploymentsOf(`${plan.scenario.owner}/${plan.scenario.name}`, `preview/pr-${plan.scenario.pr}`);
+      const last = plan.shas.at(-1);
+      const done = plan.closes
+        ? (snapshot === null || snapshot.fields.status === "deleted") && deployments.every((d) => d.statuses.at(-1)?.state === "inactive")
+        : snapshot?.fields.status === "ready" && snapshot.fields.checkpoints?.deploy?.sha === last && deployments.some((d) => d.sha === last && d.statuses.at(-1)?.state === "success");
       if (!done) return false;
     }
     return true;

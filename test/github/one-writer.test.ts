@@ -188,6 +188,25 @@ describe("one writer per PR on GitHub", () => {
     expect(activeAfterClose).toBe(0);
   });
 
+  it("a status whose update died with its replica is shown at the next catch-up", async () => {
+    const shower = replica("shower");
+    const key = freshPr(sha(500));
+    const provisioning = await reconcile(key, "provisioning", sha(500));
+    await shower.environmentChanged(notice(key, provisioning, "provisioning"));
+    await shower.drain();
+    // Ready is committed, and the replica that would have shown it dies before its update runs: no notice reaches anyone.
+    await reconcile(key, "ready", sha(500));
+    const successor = replica("successor");
+    expect(await successor.catchUp()).toBeGreaterThanOrEqual(1);
+    await successor.drain();
+    expect(deploymentsOf(key.pr).map((deployment) => deployment.statuses.at(-1)?.state)).toEqual(["success"]);
+    // Shown: the next catch-up asks nothing of GitHub for it.
+    const requests = gh.requests.length;
+    await successor.catchUp();
+    await successor.drain();
+    expect(gh.requests.slice(requests).filter((request) => request.path.includes("/deployments"))).toEqual([]);
+  });
+
   it("a teardown whose update died with its replica ends inactive at the next catch-up", async () => {
     const shower = replica("shower");
     const key = freshPr(sha(400));
