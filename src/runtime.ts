@@ -63,7 +63,7 @@ export async function openRuntime(env: RuntimeEnv, log: Logger, { runsSteps = tr
   }
   const providerLog = log.child({ name: "providers" });
   const configDir = existsSync(configPath) ? dirname(configPath) : process.cwd();
-  const { mode, sandbox, close: closeSandbox } = !runsSteps ? { mode: undefined, sandbox: undefined, close: async () => undefined } : await openStepSandbox(stepIsolationSettings(env), {
+  const { mode, sandbox } = !runsSteps ? { mode: undefined, sandbox: undefined } : await openStepSandbox(stepIsolationSettings(env), {
     configDir,
     hasRunSteps: Object.values(operator.templates).some((template) => [...template.steps, ...template.teardown].some((step) => step.run !== undefined)),
     hidden: [...env.steps.secretFiles, env.dataDir].map((path) => resolve(path)),
@@ -85,7 +85,6 @@ export async function openRuntime(env: RuntimeEnv, log: Logger, { runsSteps = tr
       await postgres?.closeTemplates(postgresTemplates(operator), providerLog);
     },
     async close() {
-      await closeSandbox();
       await postgres?.close();
       await store.close();
     },

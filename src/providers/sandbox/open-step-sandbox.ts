@@ -1,7 +1,7 @@
 import { EnvError } from "../../config/env.js";
 import { BwrapSandbox, bwrapProblem } from "./bwrap-sandbox.js";
 import { cgroupsV1Available, type StepLimits } from "./step-cgroups.js";
-import { FirewallError, installStepFirewall, removeStepFirewall, type BlockedEndpoint } from "./step-firewall.js";
+import { FirewallError, installStepFirewall, type BlockedEndpoint } from "./step-firewall.js";
 import type { IsolationMode, StepSandbox } from "./step-sandbox.js";
 import { UidLeases, type UidRange } from "./uid-leases.js";
 import { UidSandbox } from "./uid-sandbox.js";
@@ -39,11 +39,7 @@ export interface OpenedSandbox {
   readonly mode: IsolationMode;
   /** Undefined when steps run unconfined (`off`, or no `run` step to confine). */
   readonly sandbox: StepSandbox | undefined;
-  /** Takes down what opening installed on the host (the step firewall's chain): when the process stops. */
-  close(): Promise<void>;
 }
-
-const NOTHING_TO_CLOSE = async () => undefined;
 
 const HOW_TO_ENABLE =
   "run Ephemera as root (each environment's steps then run as a uid of their own), or install bubblewrap and allow unprivileged user namespaces, or set EPHEMERA_STEP_ISOLATION=off to run PR code as the app (a laptop only)";
@@ -57,7 +53,7 @@ const HOW_TO_ENABLE =
 export async function openStepSandbox(settings: StepIsolationSettings, needs: SandboxNeeds): Promise<OpenedSandbox> {
   if (settings.isolation === "off") {
     needs.log.warn({ isolation: "off" }, "EPHEMERA_STEP_ISOLATION=off: run steps execute PR code as the app's own user, with its files, environment and network; never use this for PRs you do not trust");
-    return { mode: "off", sandbox: undefined, close: NOTHING_TO_CLOSE };
+    return { mode: "off", sandbox: undefined };
   }
   const isRoot = needs.isRoot ?? process.getuid?.() === 0;
   if (isRoot) {
@@ -70,9 +66,8 @@ export async function openStepSandbox(settings: StepIsolationSettings, needs: Sa
     if (closedConfig !== undefined && needs.hasRunSteps) {
       needs.log.warn({ directory: closedConfig }, "step uids cannot enter the operator config's directory: run steps will not find scripts named relative to it");
     }
-    let chain: string;
     try {
-      chain = await installStepFirewall({ uids: settings.uidRange, endpoints: needs.blocked, appPort: needs.appPort });
+      const chain = await installStepFirewall({ uids: settings.uidRange, endpoints: needs.blocked, appPort: needs.appPort });
       needs.log.info({ isolation: "uid", chain }, "steps run as a uid of their environment's own, behind the step firewall");
     } catch (error) {
       if (!(error instanceof FirewallError)) throw error;
@@ -84,13 +79,13 @@ export async function openStepSandbox(settings: StepIsolationSettings, needs: Sa
       limits: settings.limits,
       cgroups: cgroupsV1Available(),
     });
-    return { mode: "uid", sandbox, close: () => removeStepFirewall(chain) };
+    return { mode: "uid", sandbox };
   }
   const problem = await bwrapProblem();
   if (problem === undefined) {
     needs.log.info({ isolation: "bwrap" }, "steps run under bubblewrap, without network");
-    return { mode: "bwrap", sandbox: new BwrapSandbox({ workdirs: settings.workdirs, configDir: needs.configDir, hidden: needs.hidden, limits: settings.limits }), close: NOTHING_TO_CLOSE };
+    return { mode: "bwrap", sandbox: new BwrapSandbox({ workdirs: settings.workdirs, configDir: needs.configDir, hidden: needs.hidden, limits: settings.limits }) };
   }
   if (needs.hasRunSteps) throw new EnvError([`EPHEMERA_STEP_ISOLATION=auto cannot isolate run steps here (not root, and bubblewrap: ${problem}): ${HOW_TO_ENABLE}`]);
-  return { mode: "off", sandbox: undefined, close: NOTHING_TO_CLOSE };
+  return { mode: "off", sandbox: undefined };
 }

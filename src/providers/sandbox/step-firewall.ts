@@ -13,13 +13,12 @@ import type { UidRange } from "./uid-leases.js";
  * address, and to link-local and metadata addresses. Everything else (the
  * network a deploy targets) stays reachable.
  *
- * Each app process has a chain of its own, named after its pid and a hash
- * of what it blocks, replaced in one nft transaction (re-installing never
- * opens a gap); every base chain's reject applies, so processes with other
- * settings never weaken each other. A process removes its chain when it
- * stops, and each install removes the chains of processes that are gone
- * (killed -9: their steps died with them, see the watchdog), so chains do
- * not pile up on a host.
+ * The chain is named after a hash of what it blocks, and replaced in one
+ * nft transaction: app processes on one host with the same settings share
+ * one chain and re-installing it never opens a gap; a process with other
+ * settings adds a chain of its own and never removes another's (each base
+ * chain's reject applies). A chain left by settings no longer used only
+ * blocks more, until a reboot or `nft delete table inet ephemera`.
  */
 
 /** A TCP service steps must not reach; a local address blocks that port on every local address. */
@@ -39,43 +38,18 @@ const TABLE = "inet ephemera";
 
 export class FirewallError extends Error {}
 
-/** Installs (or re-installs) this process's chain, removing those of processes that are gone; returns its name. */
-export async function installStepFirewall(settings: StepFirewallSettings, pid = process.pid): Promise<string> {
+/** Installs (or re-installs) the chain; returns its name. */
+export async function installStepFirewall(settings: StepFirewallSettings): Promise<string> {
   const rules = await stepFirewallRules(settings);
-  const chain = `steps_${pid}_${createHash("sha256").update(rules.join("\n")).digest("hex").slice(0, 12)}`;
-  const abandoned = (await listChains()).filter((name) => name !== chain && !ownerAlive(name));
+  const chain = `steps_${createHash("sha256").update(rules.join("\n")).digest("hex").slice(0, 12)}`;
   const script = [
     `add table ${TABLE}`,
-    ...abandoned.map((name) => `delete chain ${TABLE} ${name}`),
     `add chain ${TABLE} ${chain} { type filter hook output priority filter; policy accept; }`,
     `flush chain ${TABLE} ${chain}`,
     ...rules.map((rule) => `add rule ${TABLE} ${chain} ${rule}`),
   ].join("\n");
   await nft(script);
   return chain;
-}
-
-/** Removes a chain `installStepFirewall` made, when its process stops; one already gone is fine. */
-export async function removeStepFirewall(chain: string): Promise<void> {
-  await nft(`delete chain ${TABLE} ${chain}`).catch(() => undefined);
-}
-
-/** The step chains in the table (none when there is no table yet). */
-async function listChains(): Promise<string[]> {
-  const listing = await nftOutput(["list", "table", ...TABLE.split(" ")]).catch(() => "");
-  return [...listing.matchAll(/^\s*chain (steps_\S+) \{/gm)].map((match) => match[1] ?? "");
-}
-
-/** Whether the process a chain is named after still runs (a chain named otherwise has no owner left). */
-function ownerAlive(chain: string): boolean {
-  const pid = Number(/^steps_(\d+)_/.exec(chain)?.[1]);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The rule bodies, each for sockets of the step uids only. */
@@ -113,16 +87,6 @@ function localAddresses(): Set<string> {
   const addresses = new Set(["0.0.0.0", "::"]);
   for (const entries of Object.values(networkInterfaces())) for (const entry of entries ?? []) addresses.add(entry.address);
   return addresses;
-}
-
-function nftOutput(args: string[]): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn("nft", args, { stdio: ["ignore", "pipe", "ignore"] });
-    let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => (code === 0 ? resolvePromise(stdout) : reject(new Error(`nft ${args.join(" ")} exited with ${code}`))));
-  });
 }
 
 function nft(script: string): Promise<void> {
