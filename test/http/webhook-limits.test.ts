@@ -131,10 +131,13 @@ describe("the webhook path's edges, in the real server process", () => {
     for (const path of ["/api/github/webhooks//", "/api/github/./webhooks", "/api/github/webhooks/", "/elsewhere"]) {
       for (const chunked of [true, false]) {
         const outcome = await post(app, { event: PROBOT_EVENT, size: 40 * MB, chunked, path });
-        if (outcome.status !== undefined) expect(outcome.status, path).toBe(413);
+        // 413, or 503 while earlier refused bodies still count as in flight (each holds its share until its connection closes).
+        if (outcome.status !== undefined) expect([413, 503], path).toContain(outcome.status);
         expect(outcome.sent, path).toBeLessThan(40 * MB);
       }
     }
+    // Refused bodies count as in flight until their connections close, a second later: the next test needs that budget back.
+    await expect.poll(async () => (await post(app, { event: PROBOT_EVENT, size: 1024, chunked: true, path: "/elsewhere" })).status, { timeout: 10_000 }).not.toBe(503);
   }, 60_000);
 
   it("still takes a signed 24 MB delivery, with a length or chunked, on both paths", async () => {
