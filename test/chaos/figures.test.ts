@@ -30,9 +30,14 @@ describe("chaos step figures", () => {
     expect(figures(log, [app(100)]).counts).toEqual({ teardownsDoubled: 1 });
   });
 
-  it("a step that ends after its app was killed outlived it; a run started before that end ran twice at once", () => {
-    const log = ["start deploy setup 1/pr-1 aaa 1000 11 100", "start deploy setup 1/pr-1 aaa 1800 12 200", "end deploy setup 1/pr-1 aaa 2000 11 100", "end deploy setup 1/pr-1 aaa 2500 12 200"].join("\n");
+  it("a step that ends after its app was killed, beyond the watchdog's 2 s, outlived it; a run started before that end ran twice at once", () => {
+    const log = ["start deploy setup 1/pr-1 aaa 1000 11 100", "start deploy setup 1/pr-1 aaa 1800 12 200", "end deploy setup 1/pr-1 aaa 3300 11 100", "end deploy setup 1/pr-1 aaa 3500 12 200"].join("\n");
     expect(figures(log, [app(100, 1200), app(200)]).counts).toEqual({ stepsOutlivingTheirApp: 1, stepsRunTwiceAtOnce: 1 });
+  });
+
+  it("an end logged while the watchdog reacts to its app's kill is a step killed with it", () => {
+    const log = ["start deploy setup 1/pr-1 aaa 1000 11 100", "end deploy setup 1/pr-1 aaa 1250 11 100"].join("\n");
+    expect(figures(log, [app(100, 1200)]).counts).toEqual({});
   });
 
   it("a step killed with its app and run again is not counted, nor a push's new sha", () => {

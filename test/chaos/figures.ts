@@ -92,6 +92,9 @@ class Tally {
   }
 }
 
+/** How long after its app's kill -9 a step may still log its end: the watchdog's reaction, bounded by the 2 s the sandbox tests hold it to. */
+const WATCHDOG_REACTION_MS = 2_000;
+
 const COUNTED: readonly CountedFigure[] = [
   "environmentsLost",
   "openPrsNotShownReady",
@@ -182,9 +185,11 @@ function tallySteps(inputs: StepInputs, tally: Tally): void {
   }
   const killedAt = new Map(inputs.incarnations.map((incarnation) => [incarnation.pid, incarnation.killedAt]));
   const outage = inputs.redisOutage;
+  // The watchdog kills a step once it sees its app's pipe close: an end logged within that reaction (the
+  // guarantee tested elsewhere is "gone within 2 s") is a step killed with its app, not one that outlived it.
   const outlived = (run: StepRun) => {
     const killed = killedAt.get(run.app);
-    return killed !== undefined && run.end !== undefined && run.end > killed;
+    return killed !== undefined && run.end !== undefined && run.end > killed + WATCHDOG_REACTION_MS;
   };
   /** The app died, or Redis was down, between the step's end and the moment its checkpoint would have been recorded. */
   const checkpointLost = (run: StepRun, rerun: StepRun) => {
