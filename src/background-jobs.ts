@@ -9,8 +9,8 @@ import type { OperatorConfig } from "./config/operator-config.js";
 import { auditClaims } from "./lifecycle/claims.js";
 import type { Metrics } from "./metrics/registry.js";
 import { auditOrphans, type AuditBounds } from "./providers/audit.js";
-import type { ResourceOwner } from "./providers/provider.js";
-import type { StateStore } from "./store/state-store.js";
+import type { ResourceOwner } from "./lifecycle/provider.js";
+import type { StateStore } from "./lifecycle/state-store.js";
 
 export interface JobIntervals {
   resyncMs: number;

@@ -5,13 +5,13 @@ import { ConfigError } from "./config/config-error.js";
 import { EnvError, type AppEnv } from "./config/env.js";
 import { loadOperatorConfig, type OperatorConfig } from "./config/operator-config.js";
 import { PostgresProvider } from "./providers/postgres-provider.js";
-import type { Provider, ResourceOwner } from "./providers/provider.js";
+import type { Provider, ResourceOwner } from "./lifecycle/provider.js";
 import { RunProvider } from "./providers/run-provider.js";
 import { openStepSandbox } from "./providers/sandbox/open-step-sandbox.js";
 import type { BlockedEndpoint } from "./providers/sandbox/step-firewall.js";
 import type { IsolationMode } from "./providers/sandbox/step-sandbox.js";
 import { openStore } from "./store/open-store.js";
-import type { StateStore } from "./store/state-store.js";
+import type { StateStore } from "./lifecycle/state-store.js";
 
 /**
  * What the server and the CLI both stand on: the config, the store, the

@@ -1,6 +1,6 @@
 import { envId, type EnvKey } from "../../src/lifecycle/environment.js";
 import type { EnvKeyPart, Keys } from "../../src/store/keys.js";
-import type { ExportedKey } from "../../src/store/state-store.js";
+import type { ExportedKey } from "../../src/lifecycle/state-store.js";
 import { bulkString, encodeCommand, RespPipe } from "./resp-pipe.js";
 
 /**

@@ -3,7 +3,7 @@ import type { EnvKey, EventLogEntry } from "../../src/lifecycle/environment.js";
 import type { Intent } from "../../src/lifecycle/intent.js";
 import { DEFAULT_STATE_GRACE_MS, DEFAULT_TOMBSTONE_RETENTION_MS } from "../../src/lifecycle/ttl.js";
 import { createSealer } from "../../src/providers/secrets.js";
-import type { EnvFields, StateStore } from "../../src/store/state-store.js";
+import type { EnvFields, StateStore } from "../../src/lifecycle/state-store.js";
 
 /**
  * A ready environment as the reconciler leaves one after its first setup,

@@ -10,7 +10,7 @@ import type { SettingsSource } from "../lifecycle/settings.js";
 import { toIso } from "../lifecycle/ttl.js";
 import type { Sealer } from "../providers/secrets.js";
 import type { Runtime } from "../runtime.js";
-import type { EnvSnapshot } from "../store/state-store.js";
+import type { EnvSnapshot } from "../lifecycle/state-store.js";
 import type { CliContext } from "./context.js";
 import { storedSettingsSource } from "./stored-settings.js";
 

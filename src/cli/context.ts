@@ -10,7 +10,7 @@ import { createWritePacer } from "../github/pacing/write-pacer.js";
 import { Lifecycle } from "../lifecycle/api.js";
 import { createSealer, type Sealer } from "../providers/secrets.js";
 import { openRuntime, type Runtime, type RuntimeEnv, type RuntimeOptions } from "../runtime.js";
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "../lifecycle/state-store.js";
 import { createCliLogger } from "./cli-log.js";
 import { CliFailure } from "./command.js";
 import { Output } from "./output.js";

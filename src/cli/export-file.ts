@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ExportedKey } from "../store/state-store.js";
+import type { ExportedKey } from "../lifecycle/state-store.js";
 import { redactStored } from "./redact.js";
 
 /**

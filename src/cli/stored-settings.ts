@@ -1,6 +1,6 @@
 import type { OperatorConfig } from "../config/operator-config.js";
 import { admissionLimits, staticSettingsSource, type SettingsSource } from "../lifecycle/settings.js";
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "../lifecycle/state-store.js";
 
 /**
  * Settings for the CLI without the App's credentials, which cannot read a

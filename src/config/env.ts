@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InvalidDurationError, parseDuration } from "./duration.js";
-import type { TokenBucketLimit } from "../store/state-store.js";
+import type { TokenBucketLimit } from "../lifecycle/state-store.js";
 import { DEFAULT_POSTGRES_PREFIX, POSTGRES_PREFIX_PATTERN } from "../providers/postgres-provider.js";
 import type { AuditBounds } from "../providers/audit.js";
 

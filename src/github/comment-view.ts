@@ -3,7 +3,7 @@ import type { DesiredState } from "../lifecycle/desired.js";
 import type { Status } from "../lifecycle/environment.js";
 import { isStepDone, targetOf } from "../lifecycle/plan.js";
 import { invalidConfigProblems } from "../lifecycle/settings.js";
-import type { EnvFields } from "../store/state-store.js";
+import type { EnvFields } from "../lifecycle/state-store.js";
 import type { CommentView, StepState } from "./render-comment.js";
 
 /** Why an environment went away, in words for the PR. */

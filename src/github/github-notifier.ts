@@ -5,7 +5,7 @@ import type { ProbotOctokit } from "probot";
 import type { Template } from "../config/template-schema.js";
 import { envId, type EnvKey } from "../lifecycle/environment.js";
 import type { EnvironmentNotice, Notifier } from "../lifecycle/notifier.js";
-import type { EnvSnapshot, StateStore } from "../store/state-store.js";
+import type { EnvSnapshot, StateStore } from "../lifecycle/state-store.js";
 import type { RepositoryScope } from "./installation-clients.js";
 import { GitHubGoneError, type BotIdentity, type RepoTarget } from "./github-api.js";
 import { ClaimBusyError, LostClaimError, withNotifyClaim } from "./notify-claim.js";

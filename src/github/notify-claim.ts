@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EnvKey } from "../lifecycle/environment.js";
 import type { Shown } from "../lifecycle/shown.js";
-import type { Fence, StateStore } from "../store/state-store.js";
+import type { Fence, StateStore } from "../lifecycle/state-store.js";
 
 /**
  * One writer per PR on GitHub (issue 11): every write to a PR's comment and

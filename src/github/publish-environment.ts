@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Template } from "../config/template-schema.js";
 import type { EnvKey } from "../lifecycle/environment.js";
 import { SHOWN_DEPLOYMENTS_LIMIT, type Shown } from "../lifecycle/shown.js";
-import type { EnvSnapshot } from "../store/state-store.js";
+import type { EnvSnapshot } from "../lifecycle/state-store.js";
 import { commentView } from "./comment-view.js";
 import { ensureStickyComment, stickyMarker } from "./ensure-comment.js";
 import { deactivateEnvironment, ensureDeployment, ensureDeploymentStatus, type DeploymentStatus } from "./ensure-deployment.js";

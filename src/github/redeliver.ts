@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ProbotOctokit } from "probot";
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "../lifecycle/state-store.js";
 import { httpStatus } from "./github-api.js";
 
 /**

@@ -10,7 +10,7 @@ import type { InstallationClients, RepositoryScope } from "./installation-client
 import { repoSettingsSource } from "./repo-settings-source.js";
 import type { CommandDesk } from "../lifecycle/command-desk.js";
 import type { SettingsSource } from "../lifecycle/settings.js";
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "../lifecycle/state-store.js";
 
 /**
  * The reconciler's ports onto GitHub, wired the same way by the server

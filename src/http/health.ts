@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "../lifecycle/state-store.js";
 
 /** How long /readyz waits for the store before answering 503. */
 const READY_TIMEOUT_MS = 2_000;

@@ -1,4 +1,4 @@
-import type { EnvFields, EnvSnapshot, StateStore } from "../store/state-store.js";
+import type { EnvFields, EnvSnapshot, StateStore } from "./state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { EnvKey, Status } from "./environment.js";
 import { foldIntents } from "./fold.js";

@@ -1,4 +1,4 @@
-import type { EnvSnapshot } from "../store/state-store.js";
+import type { EnvSnapshot } from "./state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { EventLogEntry } from "./environment.js";
 import { foldIntents, type FoldResult } from "./fold.js";

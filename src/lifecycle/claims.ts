@@ -1,5 +1,5 @@
 import { templateNamed, type OperatorConfig } from "../config/operator-config.js";
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "./state-store.js";
 import type { EnvKey } from "./environment.js";
 
 /**

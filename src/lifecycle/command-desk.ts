@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { EnvFields, EnvSnapshot } from "../store/state-store.js";
+import type { EnvFields, EnvSnapshot } from "./state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { EnvKey } from "./environment.js";
 import { foldIntents } from "./fold.js";

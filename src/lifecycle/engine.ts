@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import type { Provider } from "../providers/provider.js";
+import type { Provider } from "./provider.js";
 import type { Sealer } from "../providers/secrets.js";
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "./state-store.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff.js";
 import type { CommandDesk } from "./command-desk.js";
 import type { Notifier } from "./notifier.js";

@@ -1,4 +1,4 @@
-import { StepAbortedError, StepFailedError } from "../providers/provider.js";
+import { StepAbortedError, StepFailedError } from "./provider.js";
 
 /**
  * Terminal vs retryable (the controller-runtime rule): a terminal failure is

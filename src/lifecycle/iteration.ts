@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { EnvFields, EnvSnapshot, Fence } from "../store/state-store.js";
+import type { EnvFields, EnvSnapshot, Fence } from "./state-store.js";
 import type { Assessment } from "./assess.js";
 import type { Engine } from "./engine.js";
 import type { Artifacts, EnvKey, EventLogEntry } from "./environment.js";

@@ -1,6 +1,6 @@
 import type { EnvKey } from "./environment.js";
 import type { Engine } from "./engine.js";
-import type { LeaseName } from "../store/state-store.js";
+import type { LeaseName } from "./state-store.js";
 
 /**
  * The leases one worker holds on one environment (`lease`, and

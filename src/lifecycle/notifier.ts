@@ -1,4 +1,4 @@
-import type { EnvFields } from "../store/state-store.js";
+import type { EnvFields } from "./state-store.js";
 import type { EnvKey, EventLogEntry } from "./environment.js";
 import type { StatusOrNew } from "./transitions.js";
 import { toIso } from "./ttl.js";

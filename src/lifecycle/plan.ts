@@ -1,7 +1,7 @@
 import type { Template } from "../config/template-schema.js";
 import type { Policy } from "../config/policy.js";
 import type { DesiredState } from "./desired.js";
-import type { StepSpec } from "../providers/provider.js";
+import type { StepSpec } from "./provider.js";
 import type { Checkpoint, Checkpoints, Progress, UndoPlan } from "./environment.js";
 import { creationBlocker, updateBlocker } from "./gates.js";
 import type { StatusOrNew } from "./transitions.js";

@@ -1,5 +1,5 @@
 import type { Template } from "../config/template-schema.js";
-import { providerFor } from "../providers/provider.js";
+import { providerFor } from "./provider.js";
 import { retryDelayMs } from "./backoff.js";
 import { abortable } from "./abortable.js";
 import { describeFailure } from "./errors.js";

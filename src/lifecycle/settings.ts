@@ -1,7 +1,7 @@
 import { templateNamed, type OperatorConfig } from "../config/operator-config.js";
 import { resolveRepoSettings, type RepoSettings } from "../config/repo-config.js";
 import type { Template } from "../config/template-schema.js";
-import type { AdmissionLimits } from "../store/state-store.js";
+import type { AdmissionLimits } from "./state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { EnvKey } from "./environment.js";
 

@@ -1,4 +1,4 @@
-import { providerFor, type StepSpec } from "../providers/provider.js";
+import { providerFor, type StepSpec } from "./provider.js";
 import type { Iteration, Next } from "./iteration.js";
 import { lifecycleEvent } from "./notifier.js";
 import { idleDueAt, targetOf } from "./plan.js";

@@ -1,7 +1,7 @@
-import type { EnvFields } from "../store/state-store.js";
+import type { EnvFields } from "./state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { Template } from "../config/template-schema.js";
-import type { StepSpec } from "../providers/provider.js";
+import type { StepSpec } from "./provider.js";
 import { headCleared } from "./gates.js";
 import type { Artifacts, Checkpoints, EnvConfig, Progress, UndoPlan } from "./environment.js";
 import type { Iteration } from "./iteration.js";

@@ -1,5 +1,5 @@
 import type { Checkpoint, Checkpoints, EnvConfig } from "./environment.js";
-import type { OutputsByStep, Phase, ProviderLogger, StepContext, StepOutcome } from "../providers/provider.js";
+import type { OutputsByStep, Phase, ProviderLogger, StepContext, StepOutcome } from "./provider.js";
 import { isSealed, UnsealError, type Sealer } from "../providers/secrets.js";
 import type { Target } from "./plan.js";
 

@@ -1,4 +1,4 @@
-import { providerFor } from "../providers/provider.js";
+import { providerFor } from "./provider.js";
 import { retryDelayMs } from "./backoff.js";
 import type { DesiredState } from "./desired.js";
 import type { Artifacts, EventLogEntry, Progress } from "./environment.js";

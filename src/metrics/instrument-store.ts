@@ -1,4 +1,4 @@
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "../lifecycle/state-store.js";
 import type { Metrics } from "./registry.js";
 
 /**

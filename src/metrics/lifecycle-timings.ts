@@ -1,6 +1,6 @@
 import type { EventLogEntry } from "../lifecycle/environment.js";
 import type { LifecycleEvent } from "../lifecycle/notifier.js";
-import { EVENT_LOG_LIMIT } from "../store/state-store.js";
+import { EVENT_LOG_LIMIT } from "../lifecycle/state-store.js";
 
 /**
  * How long a setup or a teardown took, read back from the environment's

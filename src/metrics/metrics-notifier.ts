@@ -1,5 +1,5 @@
 import type { EnvironmentNotice, Notifier } from "../lifecycle/notifier.js";
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "../lifecycle/state-store.js";
 import { timingsEndingAt } from "./lifecycle-timings.js";
 import type { Metrics } from "./registry.js";
 

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { OwnedResource } from "../providers/provider.js";
+import type { OwnedResource } from "../lifecycle/provider.js";
 import { GitHubReachability } from "./github-reachability.js";
 import type { IsolationMode } from "../providers/sandbox/step-sandbox.js";
 import { LowestRateLimits } from "./rate-limits.js";

@@ -1,7 +1,7 @@
 import type { Counter, Gauge } from "prom-client";
 import { STATUSES, type Status } from "../lifecycle/environment.js";
 import { isProvisioned } from "../lifecycle/transitions.js";
-import type { StateStore } from "../store/state-store.js";
+import type { StateStore } from "../lifecycle/state-store.js";
 
 /** What the scrape-time gauges read. */
 export type ScrapedStore = Pick<StateStore, "countByStatus" | "oldestDue" | "admissionCounts">;

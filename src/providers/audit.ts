@@ -1,5 +1,5 @@
 import type { EnvKey } from "../lifecycle/environment.js";
-import type { OwnedResource, ProviderLogger, ResourceOwner } from "./provider.js";
+import type { OwnedResource, ProviderLogger, ResourceOwner } from "../lifecycle/provider.js";
 
 /**
  * The orphan audit (DESIGN §7): real resources carrying Ephemera's prefix

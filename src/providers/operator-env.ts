@@ -1,5 +1,5 @@
 import { resolveEnvReferences, UnsetReferenceError } from "../config/env-references.js";
-import { StepFailedError, type StepSpec } from "./provider.js";
+import { StepFailedError, type StepSpec } from "../lifecycle/provider.js";
 
 /** A variable whose name says its value is secret (DESIGN §7): `API_TOKEN`, `db_password`, `SigningKey`. */
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|KEY|CREDENTIAL/i;

@@ -1,4 +1,4 @@
-import type { OutputsByStep } from "./provider.js";
+import type { OutputsByStep } from "../lifecycle/provider.js";
 
 const MASK = "***";
 

@@ -13,7 +13,7 @@ import {
   type StepContext,
   type StepOutcome,
   type StepSpec,
-} from "./provider.js";
+} from "../lifecycle/provider.js";
 
 /**
  * `uses: postgres`: one database and one login role per environment, both

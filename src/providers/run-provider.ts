@@ -10,7 +10,7 @@ import {
   type StepContext,
   type StepOutcome,
   type StepSpec,
-} from "./provider.js";
+} from "../lifecycle/provider.js";
 import { parseOutputFile } from "./output-file.js";
 import { resolveOperatorEnv } from "./operator-env.js";
 import { maskSecrets, OutputTail, secretValues } from "./output-tail.js";

@@ -10,7 +10,7 @@ import {
 } from "../lifecycle/environment.js";
 import { intentSchema, type Intent } from "../lifecycle/intent.js";
 import { shownSchema, type Shown } from "../lifecycle/shown.js";
-import type { EnvFields, FieldName } from "./state-store.js";
+import type { EnvFields, FieldName } from "../lifecycle/state-store.js";
 
 /**
  * How each field is written as a string and read back. Both adapters use it,

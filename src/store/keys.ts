@@ -1,5 +1,5 @@
 import { envId, type EnvKey } from "../lifecycle/environment.js";
-import { FIELD_NAMES, type FieldName, type LeaseName } from "./state-store.js";
+import { FIELD_NAMES, type FieldName, type LeaseName } from "../lifecycle/state-store.js";
 
 /**
  * Every store key is built here (DESIGN §3):

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { AppEnv } from "../config/env.js";
 import { createRedisStore } from "./redis/redis-store.js";
 import { openSqliteStore } from "./sqlite/sqlite-store.js";
-import type { StateStore } from "./state-store.js";
+import type { StateStore } from "../lifecycle/state-store.js";
 
 /**
  * Picks the adapter: Redis when REDIS_URL is set (any number of replicas),

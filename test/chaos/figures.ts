@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "../../src/store/keys.js";
-import type { StateStore } from "../../src/store/state-store.js";
+import type { StateStore } from "../../src/lifecycle/state-store.js";
 import type { FakeGitHub } from "../helpers/fake-github.js";
 import { wasAccepted, type Delivery } from "./deliverer.js";
 import type { LifeRecord } from "./pr-lives.js";

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import { runCli } from "../../src/cli/run-cli.js";
 import type { TtySink } from "../../src/cli/progress.js";
-import type { Provider, StepContext } from "../../src/providers/provider.js";
+import type { Provider, StepContext } from "../../src/lifecycle/provider.js";
 import { openRuntime, type Runtime, type RuntimeEnv, type RuntimeOptions } from "../../src/runtime.js";
 import { TSX_LOADER } from "../helpers/app-process.js";
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { ExportedKey, StateStore } from "../../src/store/state-store.js";
+import type { ExportedKey, StateStore } from "../../src/lifecycle/state-store.js";
 import { closeIntent, openIntent } from "../lifecycle/harness.js";
 import { makeWorld, SECRET_KEY, type World } from "../lifecycle/world.js";
 import type { PrivateRedis } from "../helpers/redis-server.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import type { StateStore } from "../../src/store/state-store.js";
+import type { StateStore } from "../../src/lifecycle/state-store.js";
 import { testAppCredentials } from "../helpers/app-credentials.js";
 import { spawnApp, type AppProcess } from "../helpers/app-process.js";
 import { startFakeGitHub, type FakeGitHub } from "../helpers/fake-github.js";

@@ -1,5 +1,5 @@
 import type { EnvKey } from "../../src/lifecycle/environment.js";
-import type { EnvSnapshot } from "../../src/store/state-store.js";
+import type { EnvSnapshot } from "../../src/lifecycle/state-store.js";
 import type { FakeComment } from "../helpers/fake-github.js";
 import { prCommentEvent, pullRequestEvent, type PrScenario } from "../helpers/pr-events.js";
 import type { SurfaceWorld } from "./surface-world.js";

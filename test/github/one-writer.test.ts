@@ -7,7 +7,7 @@ import { GitHubNotifier } from "../../src/github/github-notifier.js";
 import type { EnvKey, Status } from "../../src/lifecycle/environment.js";
 import type { EventLogEntry } from "../../src/lifecycle/environment.js";
 import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
-import type { EnvFields } from "../../src/store/state-store.js";
+import type { EnvFields } from "../../src/lifecycle/state-store.js";
 import { testAppCredentials } from "../helpers/app-credentials.js";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";

@@ -6,7 +6,7 @@ import { ProbotOctokit } from "probot";
 import { readEnv } from "../../src/config/env.js";
 import type { EngineOptions } from "../../src/lifecycle/engine.js";
 import { startEphemera, type RunningEphemera } from "../../src/start.js";
-import type { StateStore } from "../../src/store/state-store.js";
+import type { StateStore } from "../../src/lifecycle/state-store.js";
 import type { testAppCredentials } from "./app-credentials.js";
 import { freePort } from "./redis-server.js";
 import { deliver } from "./webhooks.js";

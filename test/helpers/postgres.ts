@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import type { ProviderLogger, StepContext } from "../../src/providers/provider.js";
+import type { ProviderLogger, StepContext } from "../../src/lifecycle/provider.js";
 
 /**
  * The shared PostgreSQL (127.0.0.1:5432, trust auth) seen by one test file.

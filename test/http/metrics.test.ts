@@ -11,7 +11,7 @@ import { instrumentStore } from "../../src/metrics/instrument-store.js";
 import { createMetrics, type Metrics } from "../../src/metrics/registry.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { StateStore } from "../../src/store/state-store.js";
+import type { StateStore } from "../../src/lifecycle/state-store.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
 import { defaultMetricNames, parseScrape, valueOf, type Scrape } from "../metrics/scrape.js";
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { StateStore } from "../../src/store/state-store.js";
+import type { StateStore } from "../../src/lifecycle/state-store.js";
 import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { closeIntent, openIntent, pushIntent, stepWorkspace, waitFor, type StepLine, type StepWorkspace } from "./harness.js";
 import { bundleWorker, killOrphanSteps, spawnWorker } from "./worker-spawn.js";

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
 import type { Intent } from "../../src/lifecycle/intent.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import type { StateStore } from "../../src/store/state-store.js";
+import type { StateStore } from "../../src/lifecycle/state-store.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
 import { stepWorkspace, waitFor, type StepLine, type StepWorkspace } from "./harness.js";
 import { bundleWorker, spawnWorker, type WorkerProcess } from "./worker-spawn.js";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { StateStore } from "../../src/store/state-store.js";
+import type { StateStore } from "../../src/lifecycle/state-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { closeIntent, openIntent, pushIntent, stepWorkspace, waitFor } from "./harness.js";
 import { makeWorld, type World } from "./world.js";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
 import { makeKeys } from "../../src/store/keys.js";
-import type { ExportedKey } from "../../src/store/state-store.js";
+import type { ExportedKey } from "../../src/lifecycle/state-store.js";
 import { HOUR, openIntent } from "./harness.js";
 import { makeWorld, type World } from "./world.js";
 

@@ -5,11 +5,11 @@ import type { EnvKey } from "../../src/lifecycle/environment.js";
 import type { CommandDesk } from "../../src/lifecycle/command-desk.js";
 import { Reconciler } from "../../src/lifecycle/reconciler.js";
 import { staticSettingsSource } from "../../src/lifecycle/settings.js";
-import type { Provider } from "../../src/providers/provider.js";
+import type { Provider } from "../../src/lifecycle/provider.js";
 import { RunProvider } from "../../src/providers/run-provider.js";
 import { createSealer } from "../../src/providers/secrets.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { EnvFields, StateStore } from "../../src/store/state-store.js";
+import type { EnvFields, StateStore } from "../../src/lifecycle/state-store.js";
 import { FAST, operatorConfig, RecordingNotifier, stepWorkspace, testLog, waitFor, type StepWorkspace } from "./harness.js";
 import type { ReadinessProbe } from "../../src/lifecycle/readiness-probe.js";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EventLogEntry } from "../../src/lifecycle/environment.js";
 import type { LifecycleEvent } from "../../src/lifecycle/notifier.js";
 import { timingsEndingAt } from "../../src/metrics/lifecycle-timings.js";
-import { EVENT_LOG_LIMIT } from "../../src/store/state-store.js";
+import { EVENT_LOG_LIMIT } from "../../src/lifecycle/state-store.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00.000Z");
 

@@ -9,7 +9,7 @@ import { instrumentStore } from "../../src/metrics/instrument-store.js";
 import { withMetrics } from "../../src/metrics/metrics-notifier.js";
 import { createMetrics, type Metrics } from "../../src/metrics/registry.js";
 import { openSqliteStore, type SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { EnvFields } from "../../src/store/state-store.js";
+import type { EnvFields } from "../../src/lifecycle/state-store.js";
 import { histogramOf, scrape, valueOf } from "./scrape.js";
 
 const HOUR = 3_600_000;

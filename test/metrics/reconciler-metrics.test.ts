@@ -9,7 +9,7 @@ import { createMetrics } from "../../src/metrics/registry.js";
 import { RunProvider } from "../../src/providers/run-provider.js";
 import { createSealer } from "../../src/providers/secrets.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { EnvFields } from "../../src/store/state-store.js";
+import type { EnvFields } from "../../src/lifecycle/state-store.js";
 import { closeIntent, FAST, openIntent, operatorConfig, pushIntent, RecordingNotifier, stepWorkspace, testLog, waitFor } from "../lifecycle/harness.js";
 import { histogramOf, scrape, valueOf } from "./scrape.js";
 

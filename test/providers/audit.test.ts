@@ -7,7 +7,7 @@ import { readEnv } from "../../src/config/env.js";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
 import { auditOrphans } from "../../src/providers/audit.js";
 import { PostgresProvider } from "../../src/providers/postgres-provider.js";
-import type { OwnedResource, ProviderLogger, ResourceOwner } from "../../src/providers/provider.js";
+import type { OwnedResource, ProviderLogger, ResourceOwner } from "../../src/lifecycle/provider.js";
 import { openRuntime } from "../../src/runtime.js";
 import { openTestPostgres, setupContext, type TestPostgres } from "../helpers/postgres.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseOperatorConfig } from "../../src/config/operator-config.js";
-import { StepFailedError, type StepSpec } from "../../src/providers/provider.js";
+import { StepFailedError, type StepSpec } from "../../src/lifecycle/provider.js";
 import { RunProvider } from "../../src/providers/run-provider.js";
 import { stepContext } from "./sandbox/sandbox-fixtures.js";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresProvider, scramVerifier } from "../../src/providers/postgres-provider.js";
-import { StepFailedError, type ProviderLogger, type StepSpec } from "../../src/providers/provider.js";
+import { StepFailedError, type ProviderLogger, type StepSpec } from "../../src/lifecycle/provider.js";
 import { openTestPostgres, setupContext, type TestPostgres } from "../helpers/postgres.js";
 
 const REPO_ID = 4242;

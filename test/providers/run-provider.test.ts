@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StepAbortedError, StepFailedError, type StepContext, type StepSpec } from "../../src/providers/provider.js";
+import { StepAbortedError, StepFailedError, type StepContext, type StepSpec } from "../../src/lifecycle/provider.js";
 import { parseOutputFile } from "../../src/providers/output-file.js";
 import { RunProvider, type RunProviderOptions } from "../../src/providers/run-provider.js";
 import { stepContext } from "./sandbox/sandbox-fixtures.js";

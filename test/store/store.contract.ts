@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DesiredState } from "../../src/lifecycle/desired.js";
 import type { EnvConfig, EnvKey } from "../../src/lifecycle/environment.js";
 import type { Intent } from "../../src/lifecycle/intent.js";
-import type { Change, EnvFields, StateStore } from "../../src/store/state-store.js";
-import { EVENT_LOG_LIMIT } from "../../src/store/state-store.js";
+import type { Change, EnvFields, StateStore } from "../../src/lifecycle/state-store.js";
+import { EVENT_LOG_LIMIT } from "../../src/lifecycle/state-store.js";
 
 /**
  * The behaviour every StateStore adapter must have. Each adapter's test file

@@ -1,7 +1,7 @@
 import { auditClaims } from "../../lifecycle/claims.js";
 import type { EnvKey } from "../../lifecycle/environment.js";
 import { auditOrphans } from "../../providers/audit.js";
-import type { OwnedResource } from "../../providers/provider.js";
+import type { OwnedResource } from "../../lifecycle/provider.js";
 import { positionals, type Command } from "../command.js";
 
 export const audit: Command = {

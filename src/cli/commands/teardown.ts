@@ -1,5 +1,5 @@
 import { formatDuration } from "../../config/duration.js";
-import type { EnvSnapshot } from "../../store/state-store.js";
+import type { EnvSnapshot } from "../../lifecycle/state-store.js";
 import { prArg, repoArg } from "../args.js";
 import { CliReconciler } from "../cli-reconciler.js";
 import { positionals, type Command } from "../command.js";

@@ -1,4 +1,4 @@
-import type { StateStore } from "../../store/state-store.js";
+import type { StateStore } from "../../lifecycle/state-store.js";
 import type { EnvKey } from "../../lifecycle/environment.js";
 
 /** Replies to commenters without write access, per PR: one per this window (DESIGN §6). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import type { StateStore, TokenBucketLimit } from "../../store/state-store.js";
+import type { StateStore, TokenBucketLimit } from "../../lifecycle/state-store.js";
 
 /**
  * Paces GitHub writes across replicas (DESIGN §2): before each write, one

@@ -3,7 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import type { EnvKey } from "../../lifecycle/environment.js";
-import type { ResourceOwner } from "../provider.js";
+import type { ResourceOwner } from "../../lifecycle/provider.js";
 import type { StepLimits } from "./step-cgroups.js";
 import { prepareStepFiles, removeStepFiles, stepVariables } from "./step-files.js";
 import type { StepLaunch, StepSandbox } from "./step-sandbox.js";

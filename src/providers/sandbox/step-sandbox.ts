@@ -1,5 +1,5 @@
 import type { EnvKey } from "../../lifecycle/environment.js";
-import type { ResourceOwner } from "../provider.js";
+import type { ResourceOwner } from "../../lifecycle/provider.js";
 
 /**
  * What a `run` step is confined by (DESIGN §7 "Isolation"). The run provider

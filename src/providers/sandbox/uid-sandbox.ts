@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import type { EnvKey } from "../../lifecycle/environment.js";
-import type { ResourceOwner } from "../provider.js";
+import type { ResourceOwner } from "../../lifecycle/provider.js";
 import { killAllOfUid } from "./kill-uid.js";
 import { createStepCgroup, removeUidCgroups, type StepCgroup, type StepLimits } from "./step-cgroups.js";
 import { prepareStepFiles, removeStepFiles, stepVariables } from "./step-files.js";

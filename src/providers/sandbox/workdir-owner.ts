@@ -1,5 +1,5 @@
 import type { EnvKey } from "../../lifecycle/environment.js";
-import type { OwnedResource, ResourceOwner } from "../provider.js";
+import type { OwnedResource, ResourceOwner } from "../../lifecycle/provider.js";
 import { envOfWorkdirName, listWorkdirs } from "./workdirs.js";
 
 /**

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { EnvKey } from "../../lifecycle/environment.js";
 import { globalMember, parseGlobalMember, type Keys } from "../keys.js";
-import type { Admission, AdmissionLimits } from "../state-store.js";
+import type { Admission, AdmissionLimits } from "../../lifecycle/state-store.js";
 import { asNumber, asStrings, execAll } from "./replies.js";
 import { callScript } from "./scripts.js";
 

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { envId, type EnvKey } from "../../lifecycle/environment.js";
 import { ENV_KEY_PARTS, STATE_KEY_PARTS, type EnvKeyPart, type Keys } from "../keys.js";
-import type { ExportedKey } from "../state-store.js";
+import type { ExportedKey } from "../../lifecycle/state-store.js";
 import type { GlobalIndex } from "./global-index.js";
 import { asNumber, asStrings, execAll, keepTtl } from "./replies.js";
 

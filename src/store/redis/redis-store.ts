@@ -18,7 +18,7 @@ import {
   type RecordOptions,
   type StateStore,
   type TokenBucketLimit,
-} from "../state-store.js";
+} from "../../lifecycle/state-store.js";
 import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
 import { claimDue } from "./claim-due.js";

@@ -1,5 +1,5 @@
 import type { EnvKey } from "../../lifecycle/environment.js";
-import type { Admission, AdmissionLimits } from "../state-store.js";
+import type { Admission, AdmissionLimits } from "../../lifecycle/state-store.js";
 import { single, type Sql } from "./connection.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { EnvKey } from "../../lifecycle/environment.js";
 import { ENV_KEY_PARTS, globalMember, type EnvKeyPart, type Keys } from "../keys.js";
-import type { ExportedKey } from "../state-store.js";
+import type { ExportedKey } from "../../lifecycle/state-store.js";
 import { deliveriesSchema, type Deliveries } from "./deliveries.js";
 import type { DueIndex } from "./due-index.js";
 import { decodeList, isList, listSchema, type EnvKeys } from "./env-keys.js";

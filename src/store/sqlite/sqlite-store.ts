@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { EnvKey, Status } from "../../lifecycle/environment.js";
 import { decodeEvent, decodeField, decodeFields, decodeIntent, decodeShown, encodeEvent, encodeFields, encodeIntent, encodeShown } from "../field-codec.js";
 import { makeKeys } from "../keys.js";
-import { EVENT_LOG_LIMIT, FIELD_NAMES, type LeaseName, type StateStore } from "../state-store.js";
+import { EVENT_LOG_LIMIT, FIELD_NAMES, type LeaseName, type StateStore } from "../../lifecycle/state-store.js";
 import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
 import { LIVE, openDatabase, statementCache } from "./connection.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { TokenBucketLimit } from "../state-store.js";
+import type { TokenBucketLimit } from "../../lifecycle/state-store.js";
 
 /** A bucket as kept in a `kv` row: tokens left (negative: owed) and the ms of the last take. */
 const bucketSchema = z.object({ tokens: z.number(), at: z.number() });

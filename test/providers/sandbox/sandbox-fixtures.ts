@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StepContext, StepSpec } from "../../../src/providers/provider.js";
+import type { StepContext, StepSpec } from "../../../src/lifecycle/provider.js";
 import type { UidRange } from "../../../src/providers/sandbox/uid-leases.js";
 
 /** A directory every uid may traverse (0711), as a real config directory's parents are; removed by `dispose`. */

@@ -3,7 +3,7 @@ import { openStepSandbox } from "../../../src/providers/sandbox/open-step-sandbo
 import { UidLeases } from "../../../src/providers/sandbox/uid-leases.js";
 import { UidSandbox } from "../../../src/providers/sandbox/uid-sandbox.js";
 import type { StepSandbox } from "../../../src/providers/sandbox/step-sandbox.js";
-import type { StepFailedError } from "../../../src/providers/provider.js";
+import type { StepFailedError } from "../../../src/lifecycle/provider.js";
 
 /**
  * One step run by the real RunProvider in a process of its own, for the

@@ -1,4 +1,4 @@
-import type { DesiredState } from "../lifecycle/desired.js";
+import type { DesiredState } from "./desired.js";
 import type {
   Artifacts,
   Checkpoints,
@@ -6,9 +6,9 @@ import type {
   EnvKey,
   EventLogEntry,
   Status,
-} from "../lifecycle/environment.js";
-import type { Intent } from "../lifecycle/intent.js";
-import type { Shown } from "../lifecycle/shown.js";
+} from "./environment.js";
+import type { Intent } from "./intent.js";
+import type { Shown } from "./shown.js";
 
 /**
  * The one port through which everything reads and writes lifecycle state.

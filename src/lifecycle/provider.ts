@@ -1,4 +1,4 @@
-import type { EnvKey } from "../lifecycle/environment.js";
+import type { EnvKey } from "./environment.js";
 
 /**
  * The port between the reconciler and the real things an environment is made
