@@ -46,7 +46,13 @@ export interface EngineOptions {
   batchSize: number;
   /** Environments one worker reconciles at once. */
   concurrency: number;
-  /** A claimed environment is hidden from other workers this long; a dead worker's come back after it. */
+  /**
+   * A claimed environment is hidden from other workers this long; a dead
+   * worker's come back after it. No longer than a lease: a worker killed
+   * between its claim and its first commit (which sets the due time itself),
+   * or one that claimed an environment it was already working on, must not
+   * keep it hidden after its lease would have run out.
+   */
   claimHideMs: number;
   /** How long an idle worker waits before asking for due environments again. */
   idlePollMs: number;
@@ -67,7 +73,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   tombstoneRetentionMs: DEFAULT_TOMBSTONE_RETENTION_MS,
   batchSize: 20,
   concurrency: 4,
-  claimHideMs: 120_000,
+  claimHideMs: 30_000,
   idlePollMs: 1_000,
   pokeDelayMs: 25,
   pokeSpacingMs: 250,

@@ -131,7 +131,9 @@ export async function computeFigures(inputs: FigureInputs): Promise<FigureReport
       if (deployments.some((d) => d.statuses.at(-1)?.state !== "inactive")) tally.add("deploymentsActiveAfterClose", env);
     } else {
       const last = life.plan.shas.at(-1);
-      if (snapshot?.fields.status !== "ready" || snapshot.fields.checkpoints?.deploy?.sha !== last) tally.add("environmentsLost", `${env} is ${snapshot?.fields.status ?? "absent"}`);
+      if (snapshot?.fields.status !== "ready" || snapshot.fields.checkpoints?.deploy?.sha !== last) {
+        tally.add("environmentsLost", `${env} is ${snapshot?.fields.status ?? "absent"}: ${await whereItStands(inputs, { repoId, pr }, last)}`);
+      }
       if (!deployments.some((d) => d.sha === last && d.statuses.at(-1)?.state === "success")) tally.add("openPrsNotShownReady", env);
     }
     const marker = `<!-- ephemera:env:pr-${pr} -->`;
@@ -293,4 +295,31 @@ export function figuresTable(figures: ChaosFigures): string {
 export function nonZeroFigures(figures: ChaosFigures): Record<string, number> {
   const { stepsRerunKilledBeforeCheckpoint: _allowed, timeToReadyMs: _timings, ...mustBeZero } = figures;
   return Object.fromEntries(Object.entries(mustBeZero).filter(([, value]) => value !== 0));
+}
+
+/**
+ * What the store holds for an environment that did not converge, so a red
+ * run says where it stuck: its inbox, when it is due (in its repository and
+ * in the global index) and who holds its lease.
+ */
+async function whereItStands(inputs: FigureInputs, key: { repoId: number; pr: number }, wantedSha: string | undefined): Promise<string> {
+  const { redis, keys, store } = inputs;
+  const snapshot = await store.load(key);
+  const member = `pr-${key.pr}`;
+  const [repoDue, globalDue, lease, leaseTtl] = await Promise.all([
+    redis.zscore(keys.repoDue(key.repoId), member),
+    redis.zscore(keys.globalDue(), String(key.repoId)),
+    redis.get(keys.env(key, "lease")),
+    redis.pttl(keys.env(key, "lease")),
+  ]);
+  const at = (score: string | null) => (score === null ? "none" : `${((Number(score) - Date.now()) / 1000).toFixed(1)} s from now`);
+  return JSON.stringify({
+    wanted: wantedSha?.slice(0, 7),
+    head: snapshot?.fields.desired?.headSha.slice(0, 7),
+    deployed: snapshot?.fields.checkpoints?.deploy?.sha.slice(0, 7),
+    inbox: snapshot?.inbox.map((intent) => intent.type),
+    dueInRepository: at(repoDue),
+    dueInGlobalIndex: at(globalDue),
+    lease: lease === null ? "none" : `${lease} for ${leaseTtl} ms`,
+  });
 }
