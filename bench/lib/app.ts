@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { TSX_LOADER } from "../../test/helpers/app-process.js";
+import { letStepUidsIn, TSX_LOADER } from "../../test/helpers/app-process.js";
 import { freePort } from "../../test/helpers/redis-server.js";
 
 const MAIN = resolve(import.meta.dirname, "../../src/main.ts");
@@ -51,6 +51,8 @@ export async function startProcess({ name, env, dir, profileDir, script = MAIN }
     rmSync(join(profileDir, name), { recursive: true, force: true });
     mkdirSync(join(profileDir, name), { recursive: true });
   }
+  // As root the app runs steps as uids of their own, which must reach its working directories, as an operator's would.
+  letStepUidsIn(dir);
   const child: ChildProcess = spawn(process.execPath, [...profile, "--import", TSX_LOADER, script], {
     cwd: dir,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: "json", LOG_LEVEL: "info", HOST: "127.0.0.1", ...env, PORT: String(port) },

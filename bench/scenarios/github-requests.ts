@@ -62,11 +62,17 @@ export async function githubRequestsPerLifecycle(ctx: BenchContext, github: GitH
   await send("pull_request", pullRequestEvent(PR, "opened", { sha: sha(1), at: tick() }));
   await readyFor(sha(1));
   const costAfterOpen = await environmentCost(app, key);
+  // While the pushes are taken nothing here reads Redis (the wait is on the
+  // fake GitHub), so what Redis counts is the app's own work.
+  const storeWatch = await watchStore(app, key);
   for (let n = 2; n <= PUSHES + 1; n++) {
     gh.setPull(repoName, { number: PR.pr, head: { sha: sha(n), ref: "feature" } });
     await send("pull_request", pullRequestEvent(PR, "synchronize", { sha: sha(n), at: tick() }));
-    await readyFor(sha(n));
+    await waitFor(() => gh.deploymentsOf(repoName, `preview/pr-${PR.pr}`).some((d) => d.sha === sha(n) && d.statuses.at(-1)?.state === "success"), () => app.process.tail(), WAIT_MS);
   }
+  await githubQuiet(gh, 1000, WAIT_MS);
+  const storeWork = await storeWatch.stop();
+  await readyFor(sha(PUSHES + 1));
   const costAfterPushes = await environmentCost(app, key);
   const expiresBefore = Date.parse((await app.store.load(key))?.fields.expires_at ?? "");
   const command = gh.addComment(repoName, PR.pr, { body: "/preview extend 2h", user: "maintainer" });
@@ -88,7 +94,70 @@ export async function githubRequestsPerLifecycle(ctx: BenchContext, github: GitH
   const ours = gh.requests.filter((r) => r.path.startsWith(`/repos/${repoName}/`) || r.installationId === PR.installationId || r.path.includes(`/installations/${PR.installationId}/`));
   if (gh.unexpected.length > 0) throw new Error(`requests the fake GitHub did not expect: ${JSON.stringify(gh.unexpected.slice(0, 3))}`);
   const result = summarise(ours, lifeSeconds);
-  return { ...result, details: { ...result.details, realEnvironment: { afterOpen: costAfterOpen, afterPushes: costAfterPushes } } };
+  const perPush = (count: number) => count / PUSHES;
+  return {
+    figures: [
+      ...result.figures,
+      figure({
+        scenario: "5 store work per push",
+        figure: "reconcile passes (lease taken)",
+        unit: "per push",
+        value: perPush(storeWork.passes),
+        floor: 1,
+        goal: { text: "1", met: storeWork.passes <= PUSHES },
+      }),
+      figure({
+        scenario: "5 store work per push",
+        figure: "Redis commands (INFO commandstats, idle polls included)",
+        unit: "per push",
+        value: perPush(storeWork.commands),
+        floor: null,
+        goal: null,
+        note: `${storeWork.commands} commands over ${PUSHES} pushes in ${(storeWork.ms / 1000).toFixed(1)} s`,
+      }),
+    ],
+    details: { ...result.details, realEnvironment: { afterOpen: costAfterOpen, afterPushes: costAfterPushes }, storeWorkPerPush: { ...storeWork, pushes: PUSHES } },
+  };
+}
+
+/**
+ * What the app asks of its Redis from now until `stop`, counted by Redis
+ * itself: reconcile passes (each takes the environment's lease: MONITOR sees
+ * the lease script called with "take" on its key) and commands (INFO
+ * commandstats, less the INFO calls and MONITOR of this watch).
+ */
+async function watchStore(app: LifecycleApp, key: EnvKey): Promise<{ stop(): Promise<{ passes: number; commands: number; byCommand: Record<string, number>; ms: number }> }> {
+  const leaseKey = app.keys.env(key, "lease");
+  const monitor = await app.redis.monitor();
+  let passes = 0;
+  monitor.on("monitor", (_time: string, args: string[]) => {
+    if (args.includes(leaseKey) && args.includes("take")) passes += 1;
+  });
+  const startedAt = Date.now();
+  const before = await commandCalls(app.redis);
+  return {
+    async stop() {
+      const after = await commandCalls(app.redis);
+      monitor.disconnect();
+      const byCommand = Object.fromEntries(
+        Object.entries(after)
+          .map(([command, calls]) => [command, calls - (before[command] ?? 0)] as const)
+          .filter(([, calls]) => calls > 0),
+      );
+      const commands = Object.values(byCommand).reduce((sum, calls) => sum + calls, 0);
+      return { passes, commands, byCommand, ms: Date.now() - startedAt };
+    },
+  };
+}
+
+/** Calls of each command since Redis started, but INFO and MONITOR (the watch's own). */
+async function commandCalls(redis: LifecycleApp["redis"]): Promise<Record<string, number>> {
+  const info = await redis.info("commandstats");
+  const calls: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (match[1] !== undefined && match[1] !== "info" && match[1] !== "monitor") calls[match[1]] = Number(match[2]);
+  }
+  return calls;
 }
 
 /** What this real environment's keys cost in Redis (a cross-check of scenario 3's sample): value bytes and MEMORY USAGE per key. */

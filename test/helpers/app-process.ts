@@ -65,7 +65,7 @@ export async function runMainToExit(
  * config's directory, as it would for an operator's: open the directories
  * from the temp root down to `cwd` for traversal (o+x), not listing.
  */
-function letStepUidsIn(cwd: string): void {
+export function letStepUidsIn(cwd: string): void {
   const root = tmpdir();
   for (let dir = resolve(cwd); dir.startsWith(`${root}/`); dir = dirname(dir)) chmodSync(dir, statSync(dir).mode | 0o711);
 }
