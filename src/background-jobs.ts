@@ -5,10 +5,11 @@ import { startPeriodic } from "./github/periodic.js";
 import { redeliverFailed } from "./github/redeliver.js";
 import { resync } from "./github/resync.js";
 import type { Lifecycle } from "./lifecycle/api.js";
+import type { AuditBounds } from "./config/env.js";
 import type { OperatorConfig } from "./config/operator-config.js";
 import { auditClaims } from "./lifecycle/claims.js";
 import type { Metrics } from "./metrics/registry.js";
-import { auditOrphans, type AuditBounds } from "./providers/audit.js";
+import { auditOrphans } from "./providers/audit.js";
 import type { ResourceOwner } from "./lifecycle/provider.js";
 import type { StateStore } from "./lifecycle/state-store.js";
 

@@ -120,8 +120,8 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   };
   server.addHandler(healthHandler({ store, github: metrics.githubReachability }));
   server.addHandler(metricsHandler(metrics.registry));
-  server.addHandler(dashboardHandler(lifecycle, env.adminToken));
-  server.addHandler(adminApiHandler(lifecycle, env.adminToken));
+  server.addHandler(dashboardHandler(store, env.adminToken));
+  server.addHandler(adminApiHandler(store, env.adminToken));
   await server.load(app);
   // Before any request is read: start() returns once listening, and connections are only accepted on a later turn of the event loop.
   const httpServer = await server.start();

@@ -9,13 +9,13 @@ import { paceWrites } from "../github/pacing/pace-writes.js";
 import { createWritePacer } from "../github/pacing/write-pacer.js";
 import { Lifecycle } from "../lifecycle/api.js";
 import { createSealer, type Sealer } from "../providers/secrets.js";
+import { redactText } from "../read-model/redact.js";
 import { openRuntime, type Runtime, type RuntimeEnv, type RuntimeOptions } from "../runtime.js";
 import type { StateStore } from "../lifecycle/state-store.js";
 import { createCliLogger } from "./cli-log.js";
 import { CliFailure } from "./command.js";
 import { Output } from "./output.js";
 import type { TtySink } from "./progress.js";
-import { redactText } from "./redact.js";
 
 /** What the CLI runs against: the process's, or a test's. */
 export interface CliIO {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ExportedKey } from "../lifecycle/state-store.js";
-import { redactStored } from "./redact.js";
+import { redactStored } from "../read-model/redact.js";
 
 /**
  * What `export` writes and `import` reads: every key of some environments as

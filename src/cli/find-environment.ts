@@ -1,24 +1,23 @@
-import type { EnvironmentState, EnvironmentSummary, Lifecycle } from "../lifecycle/api.js";
-import { describeRepo, type RepoArg } from "./args.js";
+import type { EnvironmentState } from "../lifecycle/api.js";
+import { describeEnvironment, repoNameOf, type EnvironmentReader, type EnvironmentView } from "../read-model/describe-environment.js";
+import { repoIdsNamed, type RepoRef } from "../read-model/environment-filter.js";
+import { listEnvironments, type ListedEnvironment } from "../read-model/list-environments.js";
+import { describeRepo } from "./args.js";
 import { CliFailure } from "./command.js";
 
 /**
- * The command line names a repository `owner/name`; the store knows it by
- * its numeric id. The names come from the environments themselves (their
- * config, or the desired state for one not yet created), compared as GitHub
- * compares them, ignoring case. A renamed repository answers to every name
- * its environments recorded.
+ * The command line names a repository `owner/name` (see `repoIdsNamed`); a
+ * name no environment recorded is a mistake the operator is told about,
+ * with the names the store does know.
  */
 
 const KNOWN_SHOWN = 10;
 
-/** The ids of the repositories `repo` names among `summaries`; fails, listing the known names, when none. */
-export function repoIdsFor(repo: RepoArg, summaries: readonly EnvironmentSummary[]): number[] {
-  if ("id" in repo) return [repo.id];
-  const wanted = repo.name.toLowerCase();
-  const ids = [...new Set(summaries.filter((summary) => summary.repo.toLowerCase() === wanted).map((summary) => summary.repoId))];
-  if (ids.length > 0) return ids;
-  const known = [...new Set(summaries.map((summary) => summary.repo).filter((name) => name !== ""))].sort();
+/** The ids of the repositories `repo` names among `environments`; fails, listing the known names, when none. */
+export function repoIdsFor(repo: RepoRef, environments: readonly Pick<ListedEnvironment, "repo" | "repoId">[]): number[] {
+  const ids = repoIdsNamed(repo, environments);
+  if (ids.length > 0 || "id" in repo) return ids;
+  const known = [...new Set(environments.map((environment) => environment.repo).filter((name) => name !== ""))].sort();
   const hint =
     known.length === 0
       ? "the store holds no environments: are REDIS_URL, EPHEMERA_DATA_DIR and EPHEMERA_KEY_PREFIX the server's?"
@@ -27,13 +26,13 @@ export function repoIdsFor(repo: RepoArg, summaries: readonly EnvironmentSummary
 }
 
 /** The one environment of `repo` for PR `pr`; fails when there is none, or when the name is ambiguous. */
-export async function findEnvironment(lifecycle: Lifecycle, repo: RepoArg, pr: number): Promise<EnvironmentState> {
-  const ids = repoIdsFor(repo, "id" in repo ? [] : await lifecycle.list());
-  const found = (await Promise.all(ids.map((repoId) => lifecycle.get({ repoId, pr })))).filter((state) => state !== null);
+export async function findEnvironment(store: EnvironmentReader, repo: RepoRef, pr: number): Promise<EnvironmentView> {
+  const ids = repoIdsFor(repo, "id" in repo ? [] : await listEnvironments(store));
+  const found = (await Promise.all(ids.map((repoId) => describeEnvironment(store, { repoId, pr })))).filter((view) => view !== null);
   const [only, ...more] = found;
   if (only !== undefined && more.length === 0) return only;
   if (only === undefined) throw new CliFailure(`${describeRepo(repo)} has no environment for PR #${pr}`);
-  const idList = found.map((state) => state.key.repoId).join(", ");
+  const idList = found.map((view) => view.key.repoId).join(", ");
   throw new CliFailure(`${describeRepo(repo)} names ${found.length} repositories with an environment for PR #${pr} (ids ${idList}): give the id instead of the name`);
 }
 
@@ -44,5 +43,5 @@ export function envLabel(repo: string, key: { repoId: number; pr: number }): str
 
 /** `envLabel` of an environment, named as its config, or else its desired state, last saw its repository. */
 export function labelOf(state: Pick<EnvironmentState, "key" | "fields" | "desired">): string {
-  return envLabel(state.fields.config?.repo ?? state.desired?.repo ?? "", state.key);
+  return envLabel(repoNameOf(state), state.key);
 }

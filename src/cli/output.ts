@@ -1,5 +1,5 @@
+import { redactText, redactValue } from "../read-model/redact.js";
 import { startProgress, type Progress, type TtySink } from "./progress.js";
-import { redactText, redactValue } from "./redact.js";
 
 /**
  * Everything the CLI prints goes through here: the answer on stdout (a table,

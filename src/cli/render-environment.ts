@@ -1,9 +1,7 @@
 import { formatDuration, formatRelative } from "../config/duration.js";
-import type { EnvironmentState } from "../lifecycle/api.js";
-import type { Intent } from "../lifecycle/intent.js";
-import type { Shown } from "../lifecycle/shown.js";
+import type { EnvironmentView } from "../read-model/describe-environment.js";
+import { redactValue } from "../read-model/redact.js";
 import { labelOf } from "./find-environment.js";
-import { redactValue } from "./redact.js";
 
 /**
  * `inspect`'s text: every field of one environment, its checkpoints and its
@@ -11,13 +9,13 @@ import { redactValue } from "./redact.js";
  * laid out (an output named `password` shows as `[redacted]`, a sealed one as
  * `[sealed]`).
  */
-export function renderEnvironment(state: EnvironmentState, inbox: readonly Intent[], shown: Shown | undefined, now: number): string[] {
-  const { key, fields: rawFields, desired: rawDesired, events, dueAt } = state;
+export function renderEnvironment(view: EnvironmentView, now: number): string[] {
+  const { key, fields: rawFields, desired: rawDesired, inbox, shown, events, dueAt } = view;
   const fields = redactValue(rawFields);
   const desired = redactValue(rawDesired);
   const { config, artifacts } = fields;
   const when = (iso: string | undefined) => (iso === undefined ? "-" : `${iso} (${formatRelative(Date.parse(iso) - now)})`);
-  const lines = [`${labelOf(state)}  (repository id ${key.repoId})`];
+  const lines = [`${labelOf(view)}  (repository id ${key.repoId})`];
   const row = (name: string, value: string | number | boolean | undefined) => {
     if (value !== undefined && value !== "") lines.push(`  ${name.padEnd(14)}${String(value)}`);
   };

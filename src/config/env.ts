@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { InvalidDurationError, parseDuration } from "./duration.js";
 import type { TokenBucketLimit } from "../lifecycle/state-store.js";
-import { DEFAULT_POSTGRES_PREFIX, POSTGRES_PREFIX_PATTERN } from "../providers/postgres-provider.js";
-import type { AuditBounds } from "../providers/audit.js";
+import { DEFAULT_POSTGRES_PREFIX, POSTGRES_PREFIX_PATTERN } from "./postgres-prefix.js";
 
 /**
  * Start-up configuration from environment variables (DESIGN §2). `readEnv`
@@ -193,6 +192,14 @@ const envSchema = z.object({
   /** Writes an idle installation may make at once before the pace applies: the bucket's size. */
   EPHEMERA_GITHUB_WRITE_BURST: positiveNumber("5", "a whole number of writes, at least 1", 100).refine(Number.isInteger, { message: "must be a whole number of writes, at least 1" }),
 });
+
+/** How much one orphan audit run may remove (the audit in src/providers/audit.ts applies it). */
+export interface AuditBounds {
+  /** Orphaned environments whose resources one run removes, per provider. */
+  readonly maxRemovals: number;
+  /** Of the environments a provider lists (claimed or not), the share one run may remove: 0 to 1. */
+  readonly maxShare: number;
+}
 
 export interface AppEnv {
   appId: number;

@@ -1,11 +1,9 @@
 import type { ServerResponse } from "node:http";
-import { repoArg, statusArg, type RepoArg } from "../cli/args.js";
-import { CliFailure, UsageError } from "../cli/command.js";
-import type { ListedEnvironment } from "../cli/commands/list.js";
-import { repoIdsFor } from "../cli/find-environment.js";
-import { redactText, redactValue } from "../cli/redact.js";
-import { environmentSince, type EnvironmentState, type Lifecycle } from "../lifecycle/api.js";
-import type { StatusOrNew } from "../lifecycle/transitions.js";
+import type { z } from "zod";
+import { describeEnvironment, repoNameOf, type EnvironmentReader, type EnvironmentView } from "../read-model/describe-environment.js";
+import { matchingEnvironments, repoIdsNamed, repoRefSchema, statusOrNewSchema } from "../read-model/environment-filter.js";
+import { listEnvironments, type ListedEnvironment } from "../read-model/list-environments.js";
+import { redactText, redactValue } from "../read-model/redact.js";
 import { adminRoute } from "./admin-auth.js";
 
 /**
@@ -26,65 +24,51 @@ import { adminRoute } from "./admin-auth.js";
 const LIST_PATH = "/api/environments";
 const ONE_PATH = /^\/api\/environments\/(\d{1,15})\/(\d{1,10})$/;
 
-export interface EnvironmentFilter {
-  repo?: RepoArg | undefined;
-  status?: StatusOrNew | undefined;
-}
+/** A query parameter that does not parse: 400, with its problem. */
+class BadQuery extends Error {}
 
-export function adminApiHandler(lifecycle: Lifecycle, adminToken: string | undefined) {
+export function adminApiHandler(store: EnvironmentReader, adminToken: string | undefined) {
   const owns = (path: string) => path === LIST_PATH || path.startsWith(`${LIST_PATH}/`);
   return adminRoute(adminToken, owns, async (path, query, res) => {
     try {
-      if (path === LIST_PATH) return sendJson(res, 200, await listEnvironments(lifecycle, filterOf(query)));
+      if (path === LIST_PATH) return sendJson(res, 200, await listed(store, query));
       const match = ONE_PATH.exec(path);
       if (match === null) return sendJson(res, 404, { error: `no such route: GET ${LIST_PATH} or ${LIST_PATH}/<repoId>/<pr>` });
       const key = { repoId: Number(match[1]), pr: Number(match[2]) };
-      const state = await lifecycle.get(key);
-      if (state === null) return sendJson(res, 404, { error: `no environment for repository id ${key.repoId}, PR #${key.pr}` });
-      return sendJson(res, 200, inspected(state));
+      const view = await describeEnvironment(store, key);
+      if (view === null) return sendJson(res, 404, { error: `no environment for repository id ${key.repoId}, PR #${key.pr}` });
+      return sendJson(res, 200, inspected(view));
     } catch (error) {
-      if (error instanceof UsageError) return sendJson(res, 400, { error: error.message });
+      if (error instanceof BadQuery) return sendJson(res, 400, { error: error.message });
       return sendJson(res, 503, { error: storeFailure(error) });
     }
   });
 }
 
-/** The CLI's `list --json` rows, oldest repository and PR first, redacted. */
-export async function listEnvironments(lifecycle: Lifecycle, filter: EnvironmentFilter = {}): Promise<ListedEnvironment[]> {
-  const summaries = await lifecycle.list();
-  const repoIds = filter.repo === undefined ? undefined : new Set(knownRepoIds(filter.repo, summaries));
-  const shown = summaries.filter((summary) => (repoIds === undefined || repoIds.has(summary.repoId)) && (filter.status === undefined || summary.status === filter.status));
-  const rows = await Promise.all(
-    shown.map(async ({ repo, repoId, pr, status, expiresAt, url }): Promise<ListedEnvironment> => {
-      const state = await lifecycle.get({ repoId, pr });
-      return { repo, repoId, pr, status, expiresAt, url, since: state && environmentSince(state) };
-    }),
-  );
-  return redactValue(rows);
+/**
+ * The CLI's `list --json` rows, filtered by `?repo=owner/name|id` and
+ * `?status=`, redacted. A repository name no environment recorded matches
+ * nothing (where the CLI fails, listing the names it knows).
+ */
+async function listed(store: EnvironmentReader, query: URLSearchParams): Promise<ListedEnvironment[]> {
+  // Named as the CLI names --repo and --status, so both say the same of a bad value.
+  const repo = queryValue(query, "repo", repoRefSchema, "repository");
+  const status = queryValue(query, "status", statusOrNewSchema, "--status");
+  const environments = await listEnvironments(store);
+  return redactValue(matchingEnvironments(environments, { repoIds: repo === undefined ? undefined : repoIdsNamed(repo, environments), status }));
 }
 
-/** A filter naming a repository no environment belongs to matches nothing (the CLI's lookup fails, listing the known names). */
-function knownRepoIds(repo: RepoArg, summaries: Parameters<typeof repoIdsFor>[1]): number[] {
-  try {
-    return repoIdsFor(repo, summaries);
-  } catch (error) {
-    if (error instanceof CliFailure) return [];
-    throw error;
-  }
+function queryValue<S extends z.ZodType>(query: URLSearchParams, name: string, schema: S, what: string): z.output<S> | undefined {
+  const text = query.get(name);
+  if (text === null) return undefined;
+  const result = schema.safeParse(text);
+  if (result.success) return result.data;
+  throw new BadQuery(`${what}: ${result.error.issues[0]?.message ?? "is not valid"}`);
 }
 
-/** `?repo=` and `?status=`, validated as the CLI validates `--repo` and `--status` (a UsageError when wrong). */
-function filterOf(query: URLSearchParams): EnvironmentFilter {
-  const repo = query.get("repo");
-  const status = query.get("status");
-  return { repo: repo === null ? undefined : repoArg(repo), status: status === null ? undefined : statusArg(status) };
-}
-
-
-function inspected(state: EnvironmentState) {
-  const { key, fields, desired, pendingIntents, events, dueAt } = state;
-  const repo = fields.config?.repo ?? desired?.repo ?? "";
-  return redactValue({ key, repo, fields, desired, pendingIntents, events, dueAt: dueAt === null ? null : new Date(dueAt).toISOString() });
+function inspected(view: EnvironmentView) {
+  const { key, fields, desired, pendingIntents, events, dueAt } = view;
+  return redactValue({ key, repo: repoNameOf(view), fields, desired, pendingIntents, events, dueAt: dueAt === null ? null : new Date(dueAt).toISOString() });
 }
 
 export function storeFailure(error: unknown): string {

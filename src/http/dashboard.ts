@@ -1,8 +1,9 @@
 import { formatRelative } from "../config/duration.js";
-import type { ListedEnvironment } from "../cli/commands/list.js";
-import type { Lifecycle } from "../lifecycle/api.js";
 import { STATUSES } from "../lifecycle/environment.js";
-import { listEnvironments, storeFailure } from "./admin-api.js";
+import type { EnvironmentReader } from "../read-model/describe-environment.js";
+import { listEnvironments, type ListedEnvironment } from "../read-model/list-environments.js";
+import { redactValue } from "../read-model/redact.js";
+import { storeFailure } from "./admin-api.js";
 import { adminRoute } from "./admin-auth.js";
 
 /**
@@ -23,11 +24,11 @@ const HTML_HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
-export function dashboardHandler(lifecycle: Lifecycle, adminToken: string | undefined) {
+export function dashboardHandler(store: EnvironmentReader, adminToken: string | undefined) {
   return adminRoute(adminToken, (path) => path === "/dashboard", async (_path, _query, res) => {
     let rows: ListedEnvironment[];
     try {
-      rows = await listEnvironments(lifecycle);
+      rows = redactValue(await listEnvironments(store));
     } catch (error) {
       res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" }).end(`${storeFailure(error)}\n`);
       return;

@@ -1,3 +1,4 @@
+import type { AuditBounds } from "../config/env.js";
 import type { EnvKey } from "../lifecycle/environment.js";
 import type { OwnedResource, ProviderLogger, ResourceOwner } from "../lifecycle/provider.js";
 
@@ -21,13 +22,6 @@ import type { OwnedResource, ProviderLogger, ResourceOwner } from "../lifecycle/
  *   `maxShare` of the environments the provider lists; the next run goes on.
  * `force` lifts the last two, for an operator who has checked.
  */
-
-export interface AuditBounds {
-  /** Orphaned environments whose resources one run removes, per provider. */
-  readonly maxRemovals: number;
-  /** Of the environments a provider lists (claimed or not), the share one run may remove: 0 to 1. */
-  readonly maxShare: number;
-}
 
 export interface AuditOptions {
   readonly owners: readonly ResourceOwner[];

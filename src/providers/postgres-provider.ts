@@ -2,6 +2,7 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import pg from "pg";
 import { z } from "zod";
 import { ConfigError } from "../config/config-error.js";
+import { DEFAULT_POSTGRES_PREFIX, POSTGRES_PREFIX_PATTERN } from "../config/postgres-prefix.js";
 import type { EnvKey } from "../lifecycle/environment.js";
 import {
   StepFailedError,
@@ -38,14 +39,6 @@ export const postgresWithSchema = z
     template: z.string().min(1).optional(),
   })
   .strict();
-
-/**
- * Lower-case, so names need no case folding; ending in `_`, so no prefix can
- * parse another prefix's names (`eph_` never reads `eph_7_12_pr3`); at most
- * 24 characters, so a name with two 16-digit ids still fits PostgreSQL's 63.
- */
-export const POSTGRES_PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,22}_$/;
-export const DEFAULT_POSTGRES_PREFIX = "eph_";
 
 /** SQLSTATEs a retry cannot fix: the template database is missing, the admin lacks a privilege. */
 const TERMINAL_CODES = new Set(["3D000", "42501"]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Output } from "../../src/cli/output.js";
 import { startProgress } from "../../src/cli/progress.js";
-import { isSecretName, redactStored, redactText, redactValue } from "../../src/cli/redact.js";
+import { isSecretName, redactStored, redactText, redactValue } from "../../src/read-model/redact.js";
 import { collectingSink } from "./cli-harness.js";
 
 describe("redaction", () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ListedEnvironment } from "../../src/cli/commands/list.js";
+import type { ListedEnvironment } from "../../src/read-model/list-environments.js";
 import { SECRETS } from "../cli/cli-harness.js";
 import { allKeys, keyOf, REPOS } from "../cli/cli-world.js";
 import { ADMIN_TOKEN, basic, bearer, HOSTILE, serveAdmin, type Served } from "./admin-harness.js";

@@ -33,9 +33,9 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 export async function serveAdmin(): Promise<Served> {
   const fixture = await openStoreFixture("sqlite", undefined);
   await fixture.world.lifecycle.record(HOSTILE.key, openIntent(SHA, { repo: HOSTILE.repo, headRef: HOSTILE.headRef }));
-  const { lifecycle } = fixture.world;
-  const on = await listen([dashboardHandler(lifecycle, ADMIN_TOKEN), adminApiHandler(lifecycle, ADMIN_TOKEN)]);
-  const off = await listen([dashboardHandler(lifecycle, undefined), adminApiHandler(lifecycle, undefined)]);
+  const { store } = fixture.world;
+  const on = await listen([dashboardHandler(store, ADMIN_TOKEN), adminApiHandler(store, ADMIN_TOKEN)]);
+  const off = await listen([dashboardHandler(store, undefined), adminApiHandler(store, undefined)]);
   return {
     fixture,
     get: (path, init) => fetch(`${on.url}${path}`, init),

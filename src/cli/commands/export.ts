@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
-import { prArg, repoArg, type RepoArg } from "../args.js";
+import type { RepoRef } from "../../read-model/environment-filter.js";
+import { prArg, repoArg } from "../args.js";
 import { UsageError, stringOption, type Command } from "../command.js";
 import { exportFile } from "../export-file.js";
 import { findEnvironment } from "../find-environment.js";
@@ -25,7 +26,7 @@ Options:
   async run(args, cli) {
     const one = environmentArgs(args.positionals);
     const { store } = await cli.runtime();
-    const keys = one === undefined ? await store.listKeys() : [(await findEnvironment(await cli.lifecycle(), one.repo, one.pr)).key];
+    const keys = one === undefined ? await store.listKeys() : [(await findEnvironment(store, one.repo, one.pr)).key];
     const progress = cli.out.progress("export", keys.length);
     const exported = [];
     for (const key of keys) {
@@ -46,7 +47,7 @@ Options:
 };
 
 /** No arguments: every environment; or `<owner/name> <pr>`: that one. */
-function environmentArgs(args: string[]): { repo: RepoArg; pr: number } | undefined {
+function environmentArgs(args: string[]): { repo: RepoRef; pr: number } | undefined {
   const [repoText, prText, ...rest] = args;
   if (repoText === undefined) return undefined;
   if (prText === undefined || rest.length > 0) throw new UsageError("expected no arguments (every environment), or <owner/name> <pr>");

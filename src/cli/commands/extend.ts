@@ -32,7 +32,7 @@ ${WAIT_HELP}`,
     const pr = prArg(prText);
     const byMs = durationArg(durationText);
     const wait = waitMs(args);
-    const before = await findEnvironment(await cli.lifecycle(), repo, pr);
+    const before = await findEnvironment((await cli.runtime()).store, repo, pr);
     const label = labelOf(before);
     const status = before.fields.status ?? "new";
     if (!EXTENDABLE.has(status) || before.desired?.open !== true) {

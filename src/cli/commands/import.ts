@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import type { EnvKey } from "../../lifecycle/environment.js";
+import { REDACTED_MARKER, SEALED_MARKER } from "../../read-model/redact.js";
 import { makeKeys } from "../../store/keys.js";
 import { CliFailure, positionals, type Command } from "../command.js";
 import { exportFileSchema, type ExportFile } from "../export-file.js";
 import { envLabel } from "../find-environment.js";
-import { REDACTED_MARKER, SEALED_MARKER } from "../redact.js";
 
 export const importCommand: Command = {
   name: "import",

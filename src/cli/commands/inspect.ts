@@ -25,15 +25,12 @@ Options:
     const [repoText, prText] = positionals(args, ["owner/name", "pr"]);
     const repo = repoArg(repoText);
     const pr = prArg(prText);
-    const lifecycle = await cli.lifecycle();
-    const state = await findEnvironment(lifecycle, repo, pr);
-    const snapshot = await (await cli.runtime()).store.load(state.key);
-    const inbox = snapshot?.inbox ?? [];
+    const view = await findEnvironment((await cli.runtime()).store, repo, pr);
     if (args.values.json === true) {
-      const { key, fields, desired, events, dueAt } = state;
+      const { key, fields, desired, inbox, events, dueAt } = view;
       cli.out.json({ key, fields, desired, inbox, events, dueAt: dueAt === null ? null : new Date(dueAt).toISOString() });
     } else {
-      for (const line of renderEnvironment(state, inbox, snapshot?.shown, Date.now())) cli.out.print(line);
+      for (const line of renderEnvironment(view, Date.now())) cli.out.print(line);
     }
     return 0;
   },

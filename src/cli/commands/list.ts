@@ -1,20 +1,9 @@
 import { formatRelative } from "../../config/duration.js";
-import { environmentSince, type EnvironmentSummary, type Lifecycle } from "../../lifecycle/api.js";
+import { matchingEnvironments } from "../../read-model/environment-filter.js";
+import { listEnvironments } from "../../read-model/list-environments.js";
 import { repoArg, statusArg } from "../args.js";
 import { positionals, stringOption, type Command } from "../command.js";
 import { repoIdsFor } from "../find-environment.js";
-
-/** One environment as `list --json` prints it: DESIGN §8's fields, and when it came to be. */
-export interface ListedEnvironment {
-  repo: string;
-  repoId: number;
-  pr: number;
-  status: EnvironmentSummary["status"];
-  expiresAt: string | null;
-  url: string | null;
-  /** When it was created (or came back after a teardown); null when not known. */
-  since: string | null;
-}
 
 export const list: Command = {
   name: "list",
@@ -36,11 +25,8 @@ Options:
     const statusText = stringOption(args, "status");
     const repo = repoText === undefined ? undefined : repoArg(repoText);
     const status = statusText === undefined ? undefined : statusArg(statusText);
-    const lifecycle = await cli.lifecycle();
-    const summaries = await lifecycle.list();
-    const repoIds = repo === undefined ? undefined : new Set(repoIdsFor(repo, summaries));
-    const shown = summaries.filter((summary) => (repoIds === undefined || repoIds.has(summary.repoId)) && (status === undefined || summary.status === status));
-    const rows = await Promise.all(shown.map((summary) => listed(lifecycle, summary)));
+    const environments = await listEnvironments((await cli.runtime()).store);
+    const rows = matchingEnvironments(environments, { repoIds: repo === undefined ? undefined : repoIdsFor(repo, environments), status });
 
     if (args.values.json === true) {
       cli.out.json(rows);
@@ -59,10 +45,3 @@ Options:
     return 0;
   },
 };
-
-async function listed(lifecycle: Lifecycle, summary: EnvironmentSummary): Promise<ListedEnvironment> {
-  const state = await lifecycle.get({ repoId: summary.repoId, pr: summary.pr });
-  const { repo, repoId, pr, status, expiresAt, url } = summary;
-  return { repo, repoId, pr, status, expiresAt, url, since: state && environmentSince(state) };
-}
-

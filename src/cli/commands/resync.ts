@@ -1,4 +1,5 @@
 import { resync as resyncRepositories, type ResyncReport } from "../../github/resync.js";
+import { listEnvironments } from "../../read-model/list-environments.js";
 import { repoArg } from "../args.js";
 import { positionals, stringOption, type Command } from "../command.js";
 import { repoIdsFor } from "../find-environment.js";
@@ -25,8 +26,8 @@ Options:
     const repoText = stringOption(args, "repo");
     const clients = await cli.githubClients("resync");
     const lifecycle = await cli.lifecycle();
-    const summaries = await lifecycle.list();
-    const repoIds = repoText === undefined ? [...new Set(summaries.map((summary) => summary.repoId))] : repoIdsFor(repoArg(repoText), summaries);
+    const environments = await listEnvironments((await cli.runtime()).store);
+    const repoIds = repoText === undefined ? [...new Set(environments.map((environment) => environment.repoId))] : repoIdsFor(repoArg(repoText), environments);
 
     // One repository at a time, so the progress bar moves with the work.
     const total: ResyncReport = { repositories: 0, checked: 0, renewed: 0, closed: 0, unknown: [] };

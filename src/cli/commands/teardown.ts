@@ -29,7 +29,7 @@ ${WAIT_HELP}`,
     const repo = repoArg(repoText);
     const pr = prArg(prText);
     const wait = waitMs(args);
-    const before = await findEnvironment(await cli.lifecycle(), repo, pr);
+    const before = await findEnvironment((await cli.runtime()).store, repo, pr);
     const label = labelOf(before);
     if (before.fields.status === "deleted" && before.desired?.open !== true) {
       cli.out.print(`${label} is already torn down`);

@@ -1,8 +1,9 @@
 /**
- * What the CLI does to every value before printing or exporting it. The store
+ * What every view of the store goes through before a person sees it: the
+ * CLI's output and exports, the admin API and the dashboard. The store
  * never holds a plain secret (secret step outputs are sealed), but an export
  * travels (an issue, a laptop) and an operator's step may write a credential
- * as an ordinary output, so the CLI is defensive:
+ * as an ordinary output, so the views are defensive:
  *
  * - a sealed value (`sealed:v1:…`) becomes `[sealed]`: the ciphertext is
  *   useless without the key, but there is no reason to hand it out;
