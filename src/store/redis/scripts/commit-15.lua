@@ -26,6 +26,8 @@
   score left in the repository's due set ("" when it is empty), from which
   the caller derives the global due index.
 ]]
+--- @include "includes/keep-ttl"
+
 -- Fields, inbox, events and github take the TTL; the leases keep their own.
 -- github is never written here (only record-shown writes it), only kept as long.
 local TTL_KEYS = {2, 3, 4, 5, 6, 7, 8, 9, 12}
@@ -69,10 +71,8 @@ end
 redis.call("SADD", envs, member)
 
 -- The repository's indexes outlive every environment they name.
-for _, index in ipairs({envs, due}) do
-  redis.call("PEXPIRE", index, ttl, "NX")
-  redis.call("PEXPIRE", index, ttl, "GT")
-end
+keep_ttl(envs, ttl)
+keep_ttl(due, ttl)
 
 local first = redis.call("ZRANGE", due, 0, 0, "WITHSCORES")
 return {1, first[2] or ""}
