@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeReply, UnexpectedScriptReplyError } from "../../src/store/redis/script-replies.js";
 import { readScript } from "../../src/store/redis/scripts.js";
 
 describe("Redis Lua includes", () => {
@@ -41,5 +42,23 @@ describe("Redis Lua includes", () => {
     write("includes/b.lua", '--- @include "a"\n');
     const script = write("main-1.lua", '--- @include "includes/a"\nreturn 1\n');
     expect(() => readScript(script)).toThrow(/include cycle: .*main-1\.lua -> .*a\.lua -> .*b\.lua -> .*a\.lua/);
+  });
+});
+
+describe("Redis script replies", () => {
+  it("decodes each reply a script's header lists into its caller's value", () => {
+    expect(decodeReply("commit", [0])).toEqual({ result: "fenced" });
+    expect(decodeReply("commit", [1, ""])).toEqual({ result: "committed", min: null });
+    expect(decodeReply("commit", [1, "1700000000000"])).toEqual({ result: "committed", min: 1_700_000_000_000 });
+    expect(decodeReply("admit", [0, 3])).toEqual({ admitted: false, position: 3 });
+    expect(decodeReply("release-admission", ["7/pr-1"])).toEqual([{ repoId: 7, pr: 1 }]);
+    expect(decodeReply("claim-due", [5000, "10", "pr-2", "9"])).toEqual({ ttlMs: 5000, min: 10, taken: [{ pr: 2, score: 9 }] });
+  });
+
+  it("refuses any other reply with UnexpectedScriptReplyError, naming the script", () => {
+    for (const [script, reply] of [["commit", [2]], ["hold-lease", "OK"], ["admit", [1, 4]], ["claim-due", [1]]] as const) {
+      expect(() => decodeReply(script, reply)).toThrow(UnexpectedScriptReplyError);
+    }
+    expect(() => decodeReply("record-intent", 2)).toThrow(/record-intent answered 2/);
   });
 });

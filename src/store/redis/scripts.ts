@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ChainableCommander, Redis } from "ioredis";
+import { decodeReply, SCRIPT_REPLIES, type ScriptName, type ScriptReply } from "./script-replies.js";
 
 /**
  * The adapter's Lua scripts, one a file in `scripts/` named
@@ -11,20 +12,7 @@ import type { ChainableCommander, Redis } from "ioredis";
  * `defineCommand`, so ioredis sends EVALSHA and falls back to EVAL by itself,
  * in pipelines too.
  */
-export const SCRIPT_NAMES = [
-  "record-intent",
-  "hold-lease",
-  "release-lease",
-  "commit",
-  "record-shown",
-  "claim-due",
-  "mark-due",
-  "forget-env",
-  "admit",
-  "release-admission",
-  "take-token",
-] as const;
-export type ScriptName = (typeof SCRIPT_NAMES)[number];
+const SCRIPT_NAMES = Object.keys(SCRIPT_REPLIES) as ScriptName[];
 
 interface Script {
   lua: string;
@@ -117,8 +105,12 @@ export function defineScripts(client: Redis): void {
 
 type ScriptCommand = (...args: Array<string | number>) => unknown;
 
-/** Runs a script now (on a client) or queues it (on a pipeline or transaction). */
-export function callScript(target: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown>;
+/**
+ * Runs a script now on a client, answering its reply decoded (see
+ * script-replies.ts); or queues it on a pipeline or transaction, whose
+ * caller decodes the reply with `decodeReply`.
+ */
+export function callScript<Name extends ScriptName>(target: Redis, name: Name, keys: string[], args: Array<string | number>): Promise<ScriptReply<Name>>;
 export function callScript(target: ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): ChainableCommander;
 export function callScript(target: Redis | ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): unknown {
   const script = scripts().get(name);
@@ -128,5 +120,7 @@ export function callScript(target: Redis | ChainableCommander, name: ScriptName,
   // defineCommand adds methods ioredis's types cannot know; a pipeline copies them from its client.
   const command = (target as unknown as Record<string, ScriptCommand | undefined>)[commandName(name)];
   if (!command) throw new Error(`Redis scripts are not defined on this client (call defineScripts first)`);
-  return command.call(target, ...keys, ...args);
+  const sent = command.call(target, ...keys, ...args);
+  // A pipeline queues the command and answers itself; a client answers the reply to come.
+  return sent === target ? sent : (sent as Promise<unknown>).then((reply) => decodeReply(name, reply));
 }
