@@ -4,6 +4,7 @@ import type { EnvConfig, EnvKey } from "../../src/lifecycle/environment.js";
 import type { Intent } from "../../src/lifecycle/intent.js";
 import type { Change, EnvFields, StateStore } from "../../src/lifecycle/state-store.js";
 import { EVENT_LOG_LIMIT } from "../../src/lifecycle/state-store.js";
+import { ADMISSION_WAKE_LIMIT } from "../../src/store/keys.js";
 
 /**
  * The behaviour every StateStore adapter must have. Each adapter's test file
@@ -490,6 +491,21 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
           expect(await first.admissionCounts()).toEqual({ active: 5, queued: 25 });
         } finally {
           await second.close();
+          await dispose();
+        }
+      });
+      it("hands back the first waiters to wake on a release, oldest first, at most ADMISSION_WAKE_LIMIT", async () => {
+        const { store: isolated, dispose } = await isolatedStore(backing, "admission-3");
+        try {
+          const limits = { perRepo: 100, global: 1 };
+          const t = Date.now();
+          const holder = { repoId: freshRepo(), pr: 1 };
+          await isolated.admit(holder, t, limits);
+          const waiters = Array.from({ length: ADMISSION_WAKE_LIMIT + 2 }, (_, i) => ({ repoId: freshRepo(), pr: 1, at: t + 100 - i }));
+          for (const { repoId, pr, at } of waiters) await isolated.admit({ repoId, pr }, at, limits);
+          const oldestFirst = [...waiters].sort((a, b) => a.at - b.at).map(({ repoId, pr }) => ({ repoId, pr }));
+          expect(await isolated.releaseAdmission(holder)).toEqual(oldestFirst.slice(0, ADMISSION_WAKE_LIMIT));
+        } finally {
           await dispose();
         }
       });

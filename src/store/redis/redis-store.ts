@@ -3,7 +3,7 @@ import { envId, type EnvKey, type Status } from "../../lifecycle/environment.js"
 import type { Intent } from "../../lifecycle/intent.js";
 import type { Shown } from "../../lifecycle/shown.js";
 import { decodeEvent, decodeFields, decodeIntent, decodeShown, encodeEvent, encodeFields, encodeIntent, encodeShown } from "../field-codec.js";
-import { STATE_KEY_PARTS, makeKeys, parseEnvId, type Keys } from "../keys.js";
+import { makeKeys, parseEnvId, type Keys } from "../keys.js";
 import {
   EVENT_LOG_LIMIT,
   FIELD_NAMES,
@@ -24,7 +24,7 @@ import { admission } from "./admission.js";
 import { claimDue } from "./claim-due.js";
 import { closeClient, openClient, pingWithin } from "./connection.js";
 import { countByStatus } from "./count-by-status.js";
-import { envKeyNames, exportEnvKeys, importEnvKeys } from "./env-keys.js";
+import { commitKeyNames, envKeyNames, exportEnvKeys, importEnvKeys } from "./env-keys.js";
 import { GlobalIndex, type RepoDueState } from "./global-index.js";
 import { asNumber, asScore, asStrings, execAll, firstScore } from "./replies.js";
 import { decodeReply } from "./script-replies.js";
@@ -183,9 +183,8 @@ class RedisStateStore implements RedisStore {
 
   async commit(key: EnvKey, fence: Fence, change: Change): Promise<CommitResult> {
     const writes = encodeFields(change.set ?? {});
-    // The script's KEYS: the fence, the environment's keys (from KEYS[2]), the repository's envs and due sets.
-    const keys = [this.keys.env(key, fence.name), ...envKeyNames(this.keys, key), this.keys.repoEnvs(key.repoId), this.keys.repoDue(key.repoId)];
-    const reply = await callScript(this.client, "commit", keys, [
+    const { names, keyIndex } = commitKeyNames(this.keys, key, fence.name);
+    const reply = await callScript(this.client, "commit", names, [
       fence.owner,
       envId(key.pr),
       change.keyTtlMs,
@@ -194,7 +193,7 @@ class RedisStateStore implements RedisStore {
       change.consumed ?? 0,
       EVENT_LOG_LIMIT,
       writes.length,
-      ...writes.flatMap(([field, value]) => [STATE_KEY_PARTS.indexOf(field) + 2, value]),
+      ...writes.flatMap(([field, value]) => [keyIndex(field), value]),
       ...(change.events ?? []).map(encodeEvent),
     ]);
     if (reply.result === "fenced") return "fenced";
