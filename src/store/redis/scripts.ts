@@ -70,14 +70,13 @@ function readLua(file: string, includedFrom: string[]): string {
   try {
     return readFileSync(file, "utf8");
   } catch (error) {
-    const from = includedFrom.at(-1);
-    if (from === undefined || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    if (includedFrom.length === 0 || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     throw new Error(`Redis Lua include ${file} (included from ${includedFrom.join(" -> ")}) does not exist`);
   }
 }
 
 /** Every script in `dir`, includes inlined, by name; throws when one of SCRIPT_NAMES is missing. */
-export function loadScripts(dir: string): Map<ScriptName, Script> {
+function loadScripts(dir: string): Map<ScriptName, Script> {
   const files = new Map<string, Script>();
   for (const file of readdirSync(dir)) {
     const match = /^(.+)-(\d+)\.lua$/.exec(file);
