@@ -25,6 +25,12 @@ export type EnvKeyPart = FieldName | LeaseName | "inbox" | "events" | "github" |
  */
 export const STATE_KEY_PARTS: readonly EnvKeyPart[] = [...FIELD_NAMES, "inbox", "events", "lease", "teardown_lock", "github", "notify_lock"];
 
+/** The leases: each keeps the TTL it was taken with, and alone lists no environment. */
+export const LEASE_PARTS: readonly EnvKeyPart[] = ["lease", "teardown_lock", "notify_lock"] satisfies LeaseName[];
+
+/** The environment's data: its state keys but the leases. A commit gives every one its TTL. */
+export const DATA_KEY_PARTS: readonly EnvKeyPart[] = STATE_KEY_PARTS.filter((part) => !LEASE_PARTS.includes(part));
+
 /** Every key of an environment, as exported and imported. */
 export const ENV_KEY_PARTS: readonly EnvKeyPart[] = [...STATE_KEY_PARTS, "deliveries"];
 
@@ -87,6 +93,12 @@ export function makeKeys(prefix: string): Keys {
 export function globalMember(key: EnvKey): string {
   return `${key.repoId}/${envId(key.pr)}`;
 }
+
+/** The Lua pattern (`string.match`) that reads the repository id back from a global member, for the admission scripts. */
+export const GLOBAL_MEMBER_REPO_ID_LUA = "^(%d+)/";
+
+/** How many of the first waiters a release of an admitted place hands back to be woken. */
+export const ADMISSION_WAKE_LIMIT = 10;
 
 export function parseGlobalMember(member: string): EnvKey {
   const match = /^(\d+)\/pr-(\d+)$/.exec(member);

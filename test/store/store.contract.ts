@@ -4,6 +4,8 @@ import type { EnvConfig, EnvKey } from "../../src/lifecycle/environment.js";
 import type { Intent } from "../../src/lifecycle/intent.js";
 import type { Change, EnvFields, StateStore } from "../../src/lifecycle/state-store.js";
 import { EVENT_LOG_LIMIT } from "../../src/lifecycle/state-store.js";
+import { CorruptRecordError, encodeEvent, encodeIntent } from "../../src/store/field-codec.js";
+import { ADMISSION_WAKE_LIMIT } from "../../src/store/keys.js";
 
 /**
  * The behaviour every StateStore adapter must have. Each adapter's test file
@@ -17,6 +19,8 @@ export interface ContractBacking {
    * backing with the same key prefix.
    */
   open(space: string): Promise<StateStore>;
+  /** The key prefix every store it opens uses (DESIGN §3). */
+  readonly prefix: string;
   /** Closes everything opened and removes what the backing created. */
   dispose(): Promise<void>;
 }
@@ -426,6 +430,22 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
         expect((await store.load(key))?.dueAt).toBe(now + 1000);
       });
 
+      it("keeps an environment due while intents recorded after its load wait in the inbox", async () => {
+        const { store: isolated, dispose } = await isolatedStore(backing, "due-3");
+        try {
+          const key = { repoId: freshRepo(), pr: 1 };
+          await isolated.recordIntent(key, pushIntent("1".repeat(40)), { keyTtlMs: HOUR });
+          await isolated.acquireLease(key, "lease", "w", HOUR);
+          const seen = await isolated.load(key);
+          await isolated.recordIntent(key, pushIntent("2".repeat(40)), { keyTtlMs: HOUR });
+          await isolated.commit(key, { name: "lease", owner: "w" }, change({ consumed: seen?.inbox.length ?? 0, dueAt: Date.now() + HOUR }));
+          expect((await isolated.load(key))?.dueAt).toBeLessThanOrEqual(Date.now());
+          expect(await isolated.claimDue(Date.now(), 10, HOUR)).toEqual([key]);
+        } finally {
+          await dispose();
+        }
+      });
+
       it("hands each due environment to one of two competing workers", async () => {
         const { store: first, dispose } = await isolatedStore(backing, "due-2");
         const second = await backing.open("due-2");
@@ -490,6 +510,21 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
           expect(await first.admissionCounts()).toEqual({ active: 5, queued: 25 });
         } finally {
           await second.close();
+          await dispose();
+        }
+      });
+      it("hands back the first waiters to wake on a release, oldest first, at most ADMISSION_WAKE_LIMIT", async () => {
+        const { store: isolated, dispose } = await isolatedStore(backing, "admission-3");
+        try {
+          const limits = { perRepo: 100, global: 1 };
+          const t = Date.now();
+          const holder = { repoId: freshRepo(), pr: 1 };
+          await isolated.admit(holder, t, limits);
+          const waiters = Array.from({ length: ADMISSION_WAKE_LIMIT + 2 }, (_, i) => ({ repoId: freshRepo(), pr: 1, at: t + 100 - i }));
+          for (const { repoId, pr, at } of waiters) await isolated.admit({ repoId, pr }, at, limits);
+          const oldestFirst = [...waiters].sort((a, b) => a.at - b.at).map(({ repoId, pr }) => ({ repoId, pr }));
+          expect(await isolated.releaseAdmission(holder)).toEqual(oldestFirst.slice(0, ADMISSION_WAKE_LIMIT));
+        } finally {
           await dispose();
         }
       });
@@ -596,6 +631,49 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
         } finally {
           await dispose();
         }
+      });
+    });
+
+    describe("records as stored", () => {
+      /** A key's name as DESIGN §3 lays it out, written out here rather than built by keys.ts. */
+      const keyName = (key: EnvKey, part: string) => `${backing.prefix}{${key.repoId}}:env:pr-${key.pr}:${part}`;
+
+      it("exports keys named and encoded as DESIGN §3 lays them out, and imports none under another prefix", async () => {
+        const key = { repoId: freshRepo(), pr: 42 };
+        const intent = pushIntent("7".repeat(40));
+        const event = { at: "t2", event: "ready" };
+        await store.recordIntent(key, intent, { keyTtlMs: HOUR });
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "ready" }, events: [event], keyTtlMs: 2 * HOUR }));
+        const exported = await store.exportKeys(key);
+        expect(exported.map(({ key: name, value }) => [name, value])).toEqual([
+          [keyName(key, "status"), "ready"],
+          [keyName(key, "inbox"), [encodeIntent(intent)]],
+          [keyName(key, "events"), [encodeEvent(event)]],
+          [keyName(key, "lease"), "w"],
+        ]);
+        expect(exported.find((entry) => entry.key.endsWith(":lease"))?.ttlMs).toBeLessThanOrEqual(HOUR);
+        await expect(store.importKeys([{ key: `other:{${key.repoId}}:env:pr-42:status`, value: "ready", ttlMs: null }])).rejects.toThrow(/prefix/);
+      });
+
+      it("reads the event log entries earlier versions wrote as objects beside the arrays it writes", async () => {
+        const key = { repoId: freshRepo(), pr: 1 };
+        const earlier = JSON.stringify({ at: "2026-01-01T00:00:00.000Z", event: "provisioning" });
+        await store.importKeys([{ key: keyName(key, "events"), value: [earlier], ttlMs: HOUR }]);
+        await store.acquireLease(key, "lease", "w", HOUR);
+        await store.commit(key, { name: "lease", owner: "w" }, change({ set: { status: "ready" }, events: [{ at: "t", event: "e" }] }));
+        const events = (await store.exportKeys(key)).find((entry) => entry.key === keyName(key, "events"));
+        expect(events?.value).toEqual([earlier, '["t","e"]']);
+        expect((await store.load(key))?.events).toEqual([{ at: "2026-01-01T00:00:00.000Z", event: "provisioning" }, { at: "t", event: "e" }]);
+      });
+
+      it("refuses a corrupt field or intent with CorruptRecordError", async () => {
+        const corruptStatus = { repoId: freshRepo(), pr: 1 };
+        await store.importKeys([{ key: keyName(corruptStatus, "status"), value: "exploded", ttlMs: HOUR }]);
+        await expect(store.load(corruptStatus)).rejects.toBeInstanceOf(CorruptRecordError);
+        const corruptInbox = { repoId: freshRepo(), pr: 1 };
+        await store.importKeys([{ key: keyName(corruptInbox, "inbox"), value: ["not an intent"], ttlMs: HOUR }]);
+        await expect(store.load(corruptInbox)).rejects.toBeInstanceOf(CorruptRecordError);
       });
     });
 

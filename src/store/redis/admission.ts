@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import type { EnvKey } from "../../lifecycle/environment.js";
-import { globalMember, parseGlobalMember, type Keys } from "../keys.js";
+import { ADMISSION_WAKE_LIMIT, GLOBAL_MEMBER_REPO_ID_LUA, globalMember, type Keys } from "../keys.js";
 import type { Admission, AdmissionLimits } from "../../lifecycle/state-store.js";
-import { asNumber, asStrings, execAll } from "./replies.js";
+import { asNumber, execAll } from "./replies.js";
 import { callScript } from "./scripts.js";
 
 /**
@@ -16,14 +16,11 @@ export function admission(client: Redis, keys: Keys, ttlMs: number) {
   const admissionKeys = [keys.globalActive(), keys.globalQueue(), keys.globalActivePerRepo()];
   return {
     async admit(key: EnvKey, arrivalAt: number, limits: AdmissionLimits): Promise<Admission> {
-      const reply = await callScript(client, "admit", admissionKeys, [globalMember(key), arrivalAt, limits.perRepo, limits.global, ttlMs]);
-      const [admitted, position] = reply as [number, number];
-      return { admitted: admitted === 1, position };
+      return callScript(client, "admit", admissionKeys, [globalMember(key), arrivalAt, limits.perRepo, limits.global, ttlMs, GLOBAL_MEMBER_REPO_ID_LUA]);
     },
 
     async release(key: EnvKey): Promise<EnvKey[]> {
-      const waiters = await callScript(client, "release-admission", admissionKeys, [globalMember(key), ttlMs]);
-      return asStrings(waiters).map(parseGlobalMember);
+      return callScript(client, "release-admission", admissionKeys, [globalMember(key), ttlMs, ADMISSION_WAKE_LIMIT, GLOBAL_MEMBER_REPO_ID_LUA]);
     },
 
     async counts(): Promise<{ active: number; queued: number }> {

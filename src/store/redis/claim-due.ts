@@ -2,7 +2,8 @@ import type { Redis } from "ioredis";
 import type { EnvKey } from "../../lifecycle/environment.js";
 import { parseEnvId, type Keys } from "../keys.js";
 import type { RepoDueState } from "./global-index.js";
-import { asNumber, asScore, asStrings, execAll, scoredMembers } from "./replies.js";
+import { asStrings, execAll, scoredMembers } from "./replies.js";
+import { decodeReply } from "./script-replies.js";
 import { callScript } from "./scripts.js";
 
 type Scored = EnvKey & { score: number };
@@ -41,11 +42,11 @@ export async function claimDue(
   const claim = client.pipeline();
   for (const repoId of repoIds) callScript(claim, "claim-due", [keys.repoDue(repoId)], [now, ...(hideUntil.get(repoId) ?? [])]);
   const states: RepoDueState[] = [];
-  const claimed = (await execAll(claim)).flatMap((reply, i) => {
-    const [pttl, min, ...taken] = reply as unknown[];
+  const claimed = (await execAll(claim)).flatMap((reply, i): Scored[] => {
+    const { ttlMs, min, taken } = decodeReply("claim-due", reply);
     const repoId = repoIds[i] as number;
-    states.push({ repoId, min: asScore(min), ttlMs: asNumber(pttl) });
-    return scored(repoId, taken);
+    states.push({ repoId, min, ttlMs });
+    return taken.map(({ pr, score }) => ({ repoId, pr, score }));
   });
 
   // 4. Derive the global index from what the claims left.

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { envId, type EnvKey } from "../../lifecycle/environment.js";
-import { ENV_KEY_PARTS, STATE_KEY_PARTS, type EnvKeyPart, type Keys } from "../keys.js";
-import type { ExportedKey } from "../../lifecycle/state-store.js";
+import { DATA_KEY_PARTS, ENV_KEY_PARTS, STATE_KEY_PARTS, type EnvKeyPart, type Keys } from "../keys.js";
+import type { ExportedKey, LeaseName } from "../../lifecycle/state-store.js";
 import type { GlobalIndex } from "./global-index.js";
 import { asNumber, asStrings, execAll, keepTtl } from "./replies.js";
 
@@ -14,9 +14,27 @@ import { asNumber, asStrings, execAll, keepTtl } from "./replies.js";
 const LIST_PARTS: ReadonlySet<EnvKeyPart> = new Set(["inbox", "events"]);
 const SORTED_SET_PARTS: ReadonlySet<EnvKeyPart> = new Set(["deliveries"]);
 
-/** The environment's state keys in STATE_KEY_PARTS order, as the scripts take them. */
+/** The environment's state keys in STATE_KEY_PARTS order, as forget-env-13.lua takes them. */
 export function envKeyNames(keys: Keys, key: EnvKey): string[] {
   return STATE_KEY_PARTS.map((part) => keys.env(key, part));
+}
+
+/** commit-12.lua's KEYS before the environment's data keys: the fence and the repository's envs and due sets. */
+const COMMIT_FIXED_KEYS = 3;
+/** The data keys commit-12.lua names (KEYS[4], KEYS[5]); the rest follow in DATA_KEY_PARTS order. */
+const COMMIT_LISTS: readonly EnvKeyPart[] = ["inbox", "events"];
+const COMMIT_DATA_PARTS = [...COMMIT_LISTS, ...DATA_KEY_PARTS.filter((part) => !COMMIT_LISTS.includes(part))];
+
+/**
+ * The KEYS of commit-12.lua, and `keyIndex`: a data part's 1-based index in
+ * them, as the script names a field it writes.
+ */
+export function commitKeyNames(keys: Keys, key: EnvKey, fence: LeaseName) {
+  const indexes = [keys.env(key, fence), keys.repoEnvs(key.repoId), keys.repoDue(key.repoId)];
+  return {
+    names: [...indexes, ...COMMIT_DATA_PARTS.map((part) => keys.env(key, part))],
+    keyIndex: (part: EnvKeyPart) => COMMIT_FIXED_KEYS + COMMIT_DATA_PARTS.indexOf(part) + 1,
+  };
 }
 
 /** Every key of the environment that exists, with its value and TTL, read in one transaction (a consistent snapshot). */

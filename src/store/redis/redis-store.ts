@@ -3,7 +3,7 @@ import { envId, type EnvKey, type Status } from "../../lifecycle/environment.js"
 import type { Intent } from "../../lifecycle/intent.js";
 import type { Shown } from "../../lifecycle/shown.js";
 import { decodeEvent, decodeFields, decodeIntent, decodeShown, encodeEvent, encodeFields, encodeIntent, encodeShown } from "../field-codec.js";
-import { STATE_KEY_PARTS, makeKeys, parseEnvId, type Keys } from "../keys.js";
+import { makeKeys, parseEnvId, type Keys } from "../keys.js";
 import {
   EVENT_LOG_LIMIT,
   FIELD_NAMES,
@@ -24,9 +24,10 @@ import { admission } from "./admission.js";
 import { claimDue } from "./claim-due.js";
 import { closeClient, openClient, pingWithin } from "./connection.js";
 import { countByStatus } from "./count-by-status.js";
-import { envKeyNames, exportEnvKeys, importEnvKeys } from "./env-keys.js";
+import { commitKeyNames, envKeyNames, exportEnvKeys, importEnvKeys } from "./env-keys.js";
 import { GlobalIndex, type RepoDueState } from "./global-index.js";
 import { asNumber, asScore, asStrings, execAll, firstScore } from "./replies.js";
+import { decodeReply } from "./script-replies.js";
 import { callScript, defineScripts } from "./scripts.js";
 
 const DAY = 86_400_000;
@@ -139,7 +140,7 @@ class RedisStateStore implements RedisStore {
       // A record fails when its script failed, or when the global index updates it needs did.
       const [from, to] = repos.get(key.repoId)?.commands ?? [0, 0];
       const error = replies[i]?.[0] ?? replies.slice(from, to).find(([failed]) => failed)?.[0];
-      return error ? { error } : { value: replies[i]?.[1] === 1 ? "recorded" : "duplicate" };
+      return error ? { error } : { value: decodeReply("record-intent", replies[i]?.[1]) };
     });
   }
 
@@ -169,11 +170,11 @@ class RedisStateStore implements RedisStore {
   }
 
   async acquireLease(key: EnvKey, name: LeaseName, owner: string, ttlMs: number): Promise<boolean> {
-    return (await callScript(this.client, "hold-lease", [this.keys.env(key, name)], [owner, ttlMs, "take"])) === 1;
+    return callScript(this.client, "hold-lease", [this.keys.env(key, name)], [owner, ttlMs, "take"]);
   }
 
   async renewLease(key: EnvKey, name: LeaseName, owner: string, ttlMs: number): Promise<boolean> {
-    return (await callScript(this.client, "hold-lease", [this.keys.env(key, name)], [owner, ttlMs, "renew"])) === 1;
+    return callScript(this.client, "hold-lease", [this.keys.env(key, name)], [owner, ttlMs, "renew"]);
   }
 
   async releaseLease(key: EnvKey, name: LeaseName, owner: string): Promise<void> {
@@ -182,9 +183,8 @@ class RedisStateStore implements RedisStore {
 
   async commit(key: EnvKey, fence: Fence, change: Change): Promise<CommitResult> {
     const writes = encodeFields(change.set ?? {});
-    // The script's KEYS: the fence, the environment's keys (from KEYS[2]), the repository's envs and due sets.
-    const keys = [this.keys.env(key, fence.name), ...envKeyNames(this.keys, key), this.keys.repoEnvs(key.repoId), this.keys.repoDue(key.repoId)];
-    const reply = await callScript(this.client, "commit", keys, [
+    const { names, keyIndex } = commitKeyNames(this.keys, key, fence.name);
+    const reply = await callScript(this.client, "commit", names, [
       fence.owner,
       envId(key.pr),
       change.keyTtlMs,
@@ -193,18 +193,17 @@ class RedisStateStore implements RedisStore {
       change.consumed ?? 0,
       EVENT_LOG_LIMIT,
       writes.length,
-      ...writes.flatMap(([field, value]) => [STATE_KEY_PARTS.indexOf(field) + 2, value]),
+      ...writes.flatMap(([field, value]) => [keyIndex(field), value]),
       ...(change.events ?? []).map(encodeEvent),
     ]);
-    const [committed, min] = reply as [number, string?];
-    if (committed !== 1) return "fenced";
-    await this.settleGlobal([{ repoId: key.repoId, min: asScore(min), ttlMs: change.keyTtlMs, hasEnvs: true }]);
+    if (reply.result === "fenced") return "fenced";
+    await this.settleGlobal([{ repoId: key.repoId, min: reply.min, ttlMs: change.keyTtlMs, hasEnvs: true }]);
     return "committed";
   }
 
   async recordShown(key: EnvKey, fence: Fence, shown: Shown): Promise<CommitResult> {
     const keys = [this.keys.env(key, fence.name), this.keys.env(key, "github"), this.keys.env(key, "status")];
-    return (await callScript(this.client, "record-shown", keys, [fence.owner, encodeShown(shown)])) === 1 ? "committed" : "fenced";
+    return callScript(this.client, "record-shown", keys, [fence.owner, encodeShown(shown)]);
   }
 
   claimDue(now: number, limit: number, hideMs: number): Promise<EnvKey[]> {
@@ -215,7 +214,7 @@ class RedisStateStore implements RedisStore {
     const { repoId } = key;
     const ttlMs = await callScript(this.client, "mark-due", [this.keys.repoDue(repoId), this.keys.repoEnvs(repoId)], [envId(key.pr), at, this.indexTtlMs]);
     // After the script, as recordIntent does, so GlobalIndex.settle's re-read sees it.
-    await execAll(this.global.queueDueBy(this.client.pipeline(), repoId, at, asNumber(ttlMs)));
+    await execAll(this.global.queueDueBy(this.client.pipeline(), repoId, at, ttlMs));
   }
 
   async listKeys(repoId?: number): Promise<EnvKey[]> {
@@ -296,7 +295,7 @@ class RedisStateStore implements RedisStore {
   }
 
   async takeToken(bucket: string, limit: TokenBucketLimit): Promise<number> {
-    return asNumber(await callScript(this.client, "take-token", [this.keys.bucket(bucket)], [limit.perSecond, limit.burst]));
+    return callScript(this.client, "take-token", [this.keys.bucket(bucket)], [limit.perSecond, limit.burst]);
   }
 
   rebuildGlobalIndexes(): Promise<void> {

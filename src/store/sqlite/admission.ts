@@ -1,5 +1,6 @@
 import type { EnvKey } from "../../lifecycle/environment.js";
 import type { Admission, AdmissionLimits } from "../../lifecycle/state-store.js";
+import { ADMISSION_WAKE_LIMIT } from "../keys.js";
 import { single, type Sql } from "./connection.js";
 
 /**
@@ -9,7 +10,6 @@ import { single, type Sql } from "./connection.js";
  * place are one step for every connection.
  */
 
-const WAKE_LIMIT = 10;
 const ME = "repo_id = @repoId AND pr = @pr";
 
 export function admission(sql: Sql) {
@@ -47,7 +47,7 @@ export function admission(sql: Sql) {
       sql(`DELETE FROM admission WHERE ${ME}`).run(key);
       return sql<EnvKey>(
         "SELECT repo_id AS repoId, pr FROM admission WHERE admitted = 0 ORDER BY arrival_at, repo_id, pr LIMIT @limit",
-      ).all({ limit: WAKE_LIMIT });
+      ).all({ limit: ADMISSION_WAKE_LIMIT });
     },
 
     counts(): { active: number; queued: number } {

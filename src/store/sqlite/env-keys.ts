@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { EnvKey } from "../../lifecycle/environment.js";
 import { CorruptRecordError } from "../field-codec.js";
-import type { EnvKeyPart } from "../keys.js";
+import { LEASE_PARTS, type EnvKeyPart } from "../keys.js";
 import { LIVE, type Sql } from "./connection.js";
 
 /**
@@ -15,7 +15,7 @@ const ENV = "repo_id = @repoId AND pr = @pr";
  * and alone does not list an environment. (The deliveries, which neither,
  * are not in this table: see deliveries.ts.)
  */
-export const DATA = "part NOT IN ('lease', 'teardown_lock', 'notify_lock')";
+export const DATA = `part NOT IN (${LEASE_PARTS.map((part) => `'${part}'`).join(", ")})`;
 
 export type ListPart = Extract<EnvKeyPart, "inbox" | "events">;
 export function isList(part: EnvKeyPart): part is ListPart {

@@ -12,6 +12,7 @@
   ARGV[3] per-repository limit
   ARGV[4] global limit
   ARGV[5] TTL in ms for the three keys, refreshed on every write
+  ARGV[6] the Lua pattern whose capture is a member's repository id (keys.ts)
 
   Returns {1, 0} when admitted (now or before); {0, position} when it waits,
   position being its 1-based place in the queue by arrival.
@@ -19,6 +20,7 @@
 local active, queue, per_repo = KEYS[1], KEYS[2], KEYS[3]
 local member, arrival = ARGV[1], ARGV[2]
 local repo_limit, global_limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+local repo_id_pattern = ARGV[6]
 
 local function refresh_ttl()
   for _, key in ipairs(KEYS) do
@@ -33,7 +35,7 @@ end
 
 local room = {}
 local function repo_has_room(waiter)
-  local repo = string.match(waiter, "^(%d+)/")
+  local repo = string.match(waiter, repo_id_pattern)
   if room[repo] == nil then
     room[repo] = tonumber(redis.call("HGET", per_repo, repo) or "0") < repo_limit
   end
@@ -57,7 +59,7 @@ end
 if admissible then
   redis.call("ZREM", queue, member)
   redis.call("ZADD", active, arrival, member)
-  redis.call("HINCRBY", per_repo, string.match(member, "^(%d+)/"), 1)
+  redis.call("HINCRBY", per_repo, string.match(member, repo_id_pattern), 1)
 end
 refresh_ttl()
 return admissible and {1, 0} or {0, rank + 1}

@@ -12,6 +12,8 @@
 
   Returns the TTL in ms the due set keeps at least, for the global index.
 ]]
+--- @include "includes/keep-ttl"
+
 local due = KEYS[1]
 redis.call("ZADD", due, "LT", ARGV[2], ARGV[1])
 
@@ -19,6 +21,5 @@ local ttl = redis.call("PTTL", KEYS[2])
 if ttl <= 0 then
   ttl = tonumber(ARGV[3])
 end
-redis.call("PEXPIRE", due, ttl, "NX")
-redis.call("PEXPIRE", due, ttl, "GT")
+keep_ttl(due, ttl)
 return ttl

@@ -20,14 +20,9 @@
   Returns 1 when recorded, 0 when the delivery was recorded within the last
   ARGV[4] ms (nothing changed).
 ]]
-local now, ttl, delivery = ARGV[3], ARGV[4], ARGV[5]
+--- @include "includes/keep-ttl"
 
--- Extends a key's TTL to at least `ttl`, never shortening it: NX sets one
--- on a key that has none, GT lengthens a shorter one.
-local function keep_ttl(key)
-  redis.call("PEXPIRE", key, ttl, "NX")
-  redis.call("PEXPIRE", key, ttl, "GT")
-end
+local now, ttl, delivery = ARGV[3], ARGV[4], ARGV[5]
 
 if delivery ~= "" then
   -- Ids older than the window are forgotten first (what is kept stays
@@ -37,14 +32,14 @@ if delivery ~= "" then
     return 0
   end
   redis.call("ZADD", KEYS[4], now, delivery)
-  keep_ttl(KEYS[4])
+  keep_ttl(KEYS[4], ttl)
 end
 
 redis.call("RPUSH", KEYS[1], ARGV[1])
 redis.call("SADD", KEYS[2], ARGV[2])
 -- LT adds a new member and only ever brings an existing one forward.
 redis.call("ZADD", KEYS[3], "LT", now, ARGV[2])
-keep_ttl(KEYS[1])
-keep_ttl(KEYS[2])
-keep_ttl(KEYS[3])
+keep_ttl(KEYS[1], ttl)
+keep_ttl(KEYS[2], ttl)
+keep_ttl(KEYS[3], ttl)
 return 1

@@ -3,7 +3,7 @@
   the notifier's fence is held: a notifier whose `notify_lock` expired gets
   "fenced" and nothing is written. The key takes the TTL of the
   environment's status, as every commit sets it, so it lives exactly as
-  long as the environment (commit-15 extends it with the rest); with no
+  long as the environment (commit-12 extends it with the rest); with no
   status yet, the fence's own TTL.
 
   KEYS[1] the fence: the `notify_lock` key

@@ -7,14 +7,16 @@
 
   ARGV[1] the environment, `<repoId>/pr-<n>`
   ARGV[2] TTL in ms for the three keys, refreshed on every write
+  ARGV[3] how many of the first waiters to return
+  ARGV[4] the Lua pattern whose capture is a member's repository id (keys.ts)
 
-  Returns the first waiters (at most 10), oldest first, for the caller to wake.
+  Returns the first waiters (at most ARGV[3]), oldest first, for the caller to wake.
 ]]
 local active, queue, per_repo = KEYS[1], KEYS[2], KEYS[3]
-local member = ARGV[1]
+local member, wake_limit, repo_id_pattern = ARGV[1], tonumber(ARGV[3]), ARGV[4]
 
 if redis.call("ZREM", active, member) == 1 then
-  local repo = string.match(member, "^(%d+)/")
+  local repo = string.match(member, repo_id_pattern)
   if redis.call("HINCRBY", per_repo, repo, -1) <= 0 then
     redis.call("HDEL", per_repo, repo)
   end
@@ -24,4 +26,4 @@ redis.call("ZREM", queue, member)
 for _, key in ipairs(KEYS) do
   redis.call("PEXPIRE", key, ARGV[2])
 end
-return redis.call("ZRANGE", queue, 0, 9)
+return redis.call("ZRANGE", queue, 0, wake_limit - 1)

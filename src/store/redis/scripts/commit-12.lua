@@ -5,11 +5,13 @@
   the repository's `{repoId}` slot.
 
   KEYS[1]      the fence: the `lease` or `teardown_lock` key
-  KEYS[2..13]  the environment's keys in STATE_KEY_PARTS order: status,
-               config, artifacts, expires_at, checkpoints, desired, inbox,
-               events, lease, teardown_lock, github, notify_lock
-  KEYS[14]     the repository's envs set
-  KEYS[15]     the repository's due sorted set
+  KEYS[2]      the repository's envs set
+  KEYS[3]      the repository's due sorted set
+  KEYS[4]      the environment's inbox
+  KEYS[5]      the environment's event log
+  KEYS[6..]    the environment's other data keys (keys.ts DATA_KEY_PARTS):
+               its fields and `github`. KEYS[4..] all take the TTL; the
+               leases are not among them and keep their own.
 
   ARGV[1]  owner token that must hold the fence
   ARGV[2]  the environment's member, `pr-<n>`
@@ -26,10 +28,9 @@
   score left in the repository's due set ("" when it is empty), from which
   the caller derives the global due index.
 ]]
--- Fields, inbox, events and github take the TTL; the leases keep their own.
--- github is never written here (only record-shown writes it), only kept as long.
-local TTL_KEYS = {2, 3, 4, 5, 6, 7, 8, 9, 12}
-local inbox, events, envs, due = KEYS[8], KEYS[9], KEYS[14], KEYS[15]
+--- @include "includes/keep-ttl"
+
+local envs, due, inbox, events = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local member, ttl, due_at, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 if redis.call("GET", KEYS[1]) ~= ARGV[1] then
@@ -52,7 +53,8 @@ if arg <= #ARGV then
   redis.call("LTRIM", events, -tonumber(ARGV[7]), -1)
 end
 
-for _, i in ipairs(TTL_KEYS) do
+-- github is never written here (only record-shown writes it), only kept as long.
+for i = 4, #KEYS do
   redis.call("PEXPIRE", KEYS[i], ttl)
 end
 
@@ -69,10 +71,8 @@ end
 redis.call("SADD", envs, member)
 
 -- The repository's indexes outlive every environment they name.
-for _, index in ipairs({envs, due}) do
-  redis.call("PEXPIRE", index, ttl, "NX")
-  redis.call("PEXPIRE", index, ttl, "GT")
-end
+keep_ttl(envs, ttl)
+keep_ttl(due, ttl)
 
 local first = redis.call("ZRANGE", due, 0, 0, "WITHSCORES")
 return {1, first[2] or ""}
