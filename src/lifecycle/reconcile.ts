@@ -1,5 +1,6 @@
 import type { Outcome, Round, Result } from "./commit.js";
 import type { ReconcileContext } from "./engine.js";
+import type { EventLogEntry } from "./environment.js";
 import { lifecycleEvent } from "./notifier.js";
 import type { Action, SetupAction } from "./plan.js";
 import { baseFields } from "./setup-base.js";
@@ -51,7 +52,8 @@ export async function reconcile(ctx: ReconcileContext, round: Round, action: Act
   }
 }
 
-function refreshed(action: SetupAction, now: number) {
+/** The `refresh` a setup action logs when someone asked to see the state again and nothing else changed. */
+function refreshed(action: SetupAction, now: number): EventLogEntry[] {
   return action.refresh ? [lifecycleEvent("refresh", now)] : [];
 }
 
