@@ -91,8 +91,6 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
     if (probot === undefined) throw new Error("the GitHub App is not loaded yet");
     return probot;
   });
-  // Declared before the reconciler exists: a recorded intent pokes it (see Reconciler.poke).
-  const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
   const bot: BotIdentity = {};
   const { settings, notifier, commands } = gitHubWiring({ operator, store, clients, bot, log });
   const reconciler = new Reconciler(
@@ -104,9 +102,12 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       notifier: withMetrics(notifier, { metrics, store }),
       commands,
       log: log.child({ name: "reconciler" }),
+      onPass: metrics.countReconcilePass,
     },
     engineOptions,
   );
+  // A recorded intent pokes the reconciler (see Reconciler.poke).
+  const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
 
   // pull_request deliveries skip Probot's receive path (see http/webhook-intake.ts).
   const intake = new WebhookIntake({ secret: env.webhookSecret, path: WEBHOOK_PATH, log: log.child({ name: "webhooks" }) });

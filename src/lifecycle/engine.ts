@@ -2,12 +2,14 @@ import type { Logger } from "pino";
 import type { Provider } from "./provider.js";
 import type { Sealer } from "../providers/secrets.js";
 import type { StateStore } from "./state-store.js";
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff.js";
+import { DEFAULT_BACKOFF, DEFAULT_ERROR_RETRY_MS, type Backoff, type RetryPolicy } from "./retry-policy.js";
 import type { CommandDesk } from "./command-desk.js";
 import type { Notifier } from "./notifier.js";
 import type { SettingsSource } from "./settings.js";
 import { DEFAULT_STATE_GRACE_MS, DEFAULT_TOMBSTONE_RETENTION_MS } from "./ttl.js";
 import { createReadinessProbe, type ReadinessProbe } from "./readiness-probe.js";
+import type { EnvKey } from "./environment.js";
+import type { Leases } from "./leases.js";
 
 /** What the reconciler works with; everything with IO comes in here, so tests pass their own. */
 export interface EngineDeps {
@@ -24,19 +26,21 @@ export interface EngineDeps {
   readinessProbe?: ReadinessProbe;
   now?: () => number;
   random?: () => number;
+  /** Called once per reconcile pass (one environment, under its lease): the server counts them in a metric. */
+  onPass?: () => void;
 }
 
 export interface EngineOptions {
   /** A worker's claim on an environment; renewed while it works, so it only lapses when the worker dies. */
   leaseTtlMs: number;
   renewEveryMs: number;
-  /** Failing steps: attempts and backoff. Teardown actions are retried with the same backoff, forever. */
-  retry: RetryPolicy;
+  /** Failing steps: attempts and backoff. Teardown actions are retried with the same backoff, forever (see retry-policy.ts). */
+  retry: Backoff;
   /** How often a queued environment asks for a place again (it is also woken when one frees). */
   queuePollMs: number;
   /** When another worker holds the environment: look again this soon. */
   busyRetryMs: number;
-  /** After an unexpected error (store or GitHub unreachable): look again this soon. */
+  /** After an unexpected error (store or GitHub unreachable): look again this soon (the same policy's third case). */
   errorRetryMs: number;
   /** Live keys outlive `expires_at` by this much. */
   stateGraceMs: number;
@@ -65,10 +69,10 @@ export interface EngineOptions {
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   leaseTtlMs: 30_000,
   renewEveryMs: 10_000,
-  retry: DEFAULT_RETRY_POLICY,
+  retry: DEFAULT_BACKOFF,
   queuePollMs: 60_000,
   busyRetryMs: 2_000,
-  errorRetryMs: 30_000,
+  errorRetryMs: DEFAULT_ERROR_RETRY_MS,
   stateGraceMs: DEFAULT_STATE_GRACE_MS,
   tombstoneRetentionMs: DEFAULT_TOMBSTONE_RETENTION_MS,
   batchSize: 20,
@@ -79,23 +83,55 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   pokeSpacingMs: 250,
 };
 
-/** The deps and options as every collaborator of the reconciler sees them. */
-export interface Engine {
-  readonly deps: EngineDeps;
+/**
+ * What a worker reconciles with, flat: the deps with their defaults filled
+ * in, the options, and the name its leases are held under.
+ */
+export interface WorkerContext {
+  readonly store: StateStore;
+  readonly settings: SettingsSource;
+  readonly providers: readonly Provider[];
+  readonly sealer: Sealer;
+  readonly notifier: Notifier;
+  readonly commands: CommandDesk | undefined;
+  readonly readinessProbe: ReadinessProbe;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly random: () => number;
   readonly options: EngineOptions;
+  /** The one retry policy, made of `options.retry` and `options.errorRetryMs`. */
+  readonly retry: RetryPolicy;
+  /** Whom this worker's leases name. */
   readonly owner: string;
-  now(): number;
-  random(): number;
-  readinessProbe: ReadinessProbe;
+  /** Counts reconcile passes (one environment, under its lease): for a metric or a test. */
+  readonly onPass: (() => void) | undefined;
 }
 
-export function makeEngine(deps: EngineDeps, options: Partial<EngineOptions>, owner: string): Engine {
+export function workerContext(deps: EngineDeps, overrides: Partial<EngineOptions>, owner: string): WorkerContext {
+  const options = { ...DEFAULT_ENGINE_OPTIONS, ...overrides };
   return {
-    deps,
-    options: { ...DEFAULT_ENGINE_OPTIONS, ...options },
-    owner,
+    store: deps.store,
+    settings: deps.settings,
+    providers: deps.providers,
+    sealer: deps.sealer,
+    notifier: deps.notifier,
+    commands: deps.commands,
+    readinessProbe: deps.readinessProbe ?? createReadinessProbe(),
+    log: deps.log,
     now: deps.now ?? Date.now,
     random: deps.random ?? Math.random,
-    readinessProbe: deps.readinessProbe ?? createReadinessProbe(),
+    options,
+    retry: { ...options.retry, errorRetryMs: options.errorRetryMs },
+    owner,
+    onPass: deps.onPass,
   };
+}
+
+/** What reconciling one environment works with: the worker's context, flat, and the environment's own. */
+export interface ReconcileContext extends WorkerContext {
+  readonly key: EnvKey;
+  /** Its `lease` (and `teardown_lock` while tearing down), renewed while the worker works. */
+  readonly leases: Leases;
+  /** Aborted when the worker stops. */
+  readonly stopSignal: AbortSignal;
 }

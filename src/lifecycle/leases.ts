@@ -1,5 +1,5 @@
 import type { EnvKey } from "./environment.js";
-import type { Engine } from "./engine.js";
+import type { WorkerContext } from "./engine.js";
 import type { LeaseName } from "./state-store.js";
 
 /**
@@ -23,10 +23,10 @@ export class Leases {
   private closed = false;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly worker: Pick<WorkerContext, "store" | "owner" | "options" | "log" | "now">,
     private readonly key: EnvKey,
   ) {
-    this.lastRenewedAt = engine.now();
+    this.lastRenewedAt = worker.now();
   }
 
   /** Aborted (reason "lease_lost") once any held lease is lost. */
@@ -35,8 +35,8 @@ export class Leases {
   }
 
   async acquire(name: LeaseName): Promise<boolean> {
-    const { store } = this.engine.deps;
-    const acquired = await store.acquireLease(this.key, name, this.engine.owner, this.engine.options.leaseTtlMs);
+    const { store } = this.worker;
+    const acquired = await store.acquireLease(this.key, name, this.worker.owner, this.worker.options.leaseTtlMs);
     if (acquired) {
       this.held.add(name);
       this.schedule();
@@ -46,7 +46,7 @@ export class Leases {
 
   async release(name: LeaseName): Promise<void> {
     if (!this.held.delete(name)) return;
-    await this.engine.deps.store.releaseLease(this.key, name, this.engine.owner);
+    await this.worker.store.releaseLease(this.key, name, this.worker.owner);
   }
 
   async releaseAll(): Promise<void> {
@@ -69,7 +69,7 @@ export class Leases {
   /** Runs the watch now (not twice at once); a failure waits for the next renewal's. */
   watchNow(): void {
     if (this.watcher === undefined || this.watchRunning) return;
-    void this.runWatch().catch((error: unknown) => this.engine.deps.log.warn({ err: error, env: this.key }, "could not look for a close; the next renewal looks again"));
+    void this.runWatch().catch((error: unknown) => this.worker.log.warn({ err: error, env: this.key }, "could not look for a close; the next renewal looks again"));
   }
 
   private async runWatch(): Promise<void> {
@@ -83,25 +83,25 @@ export class Leases {
 
   private schedule(): void {
     if (this.closed || this.timer !== undefined || this.signal.aborted) return;
-    this.timer = setTimeout(() => void this.renew(), this.engine.options.renewEveryMs);
+    this.timer = setTimeout(() => void this.renew(), this.worker.options.renewEveryMs);
   }
 
   private async renew(): Promise<void> {
-    const { store, log } = this.engine.deps;
-    const { leaseTtlMs } = this.engine.options;
+    const { store, log } = this.worker;
+    const { leaseTtlMs } = this.worker.options;
     try {
       for (const name of this.held) {
         if (this.closed) return;
-        if (!(await store.renewLease(this.key, name, this.engine.owner, leaseTtlMs))) {
+        if (!(await store.renewLease(this.key, name, this.worker.owner, leaseTtlMs))) {
           this.lose(`another worker took the ${name}`);
           return;
         }
       }
-      this.lastRenewedAt = this.engine.now();
+      this.lastRenewedAt = this.worker.now();
       if (!this.watchRunning) await this.runWatch();
     } catch (error) {
       log.warn({ err: error, env: this.key }, "could not renew the lease; retrying (is the store reachable?)");
-      if (this.engine.now() - this.lastRenewedAt > leaseTtlMs) this.lose("no renewal succeeded for a whole lease TTL");
+      if (this.worker.now() - this.lastRenewedAt > leaseTtlMs) this.lose("no renewal succeeded for a whole lease TTL");
     } finally {
       this.timer = undefined;
       if (this.held.size > 0) this.schedule();
@@ -110,7 +110,7 @@ export class Leases {
 
   private lose(why: string): void {
     if (this.closed) return;
-    this.engine.deps.log.warn({ env: this.key, why }, "lease lost: stopping work on this environment");
+    this.worker.log.warn({ env: this.key, why }, "lease lost: stopping work on this environment");
     this.lostController.abort("lease_lost");
   }
 }

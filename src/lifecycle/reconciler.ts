@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { makeEngine, type Engine, type EngineDeps, type EngineOptions } from "./engine.js";
+import { workerContext, type EngineDeps, type EngineOptions, type WorkerContext } from "./engine.js";
 import type { EnvKey } from "./environment.js";
 import { Leases } from "./leases.js";
-import { reconcileEnvironment } from "./reconcile-env.js";
+import { reconcileEnvironment } from "./reconcile-environment.js";
 
 /**
  * The worker loop: claims due environments from the store's due index (its
@@ -14,7 +14,7 @@ import { reconcileEnvironment } from "./reconcile-env.js";
  * and fencing refuses the writes of one whose lease ran out.
  */
 export class Reconciler {
-  readonly engine: Engine;
+  private readonly worker: WorkerContext;
   private readonly inFlight = new Map<string, { work: Promise<void>; leases: Leases }>();
   private readonly stopController = new AbortController();
   private loop: Promise<void> | undefined;
@@ -26,8 +26,12 @@ export class Reconciler {
   private pokeTimer: NodeJS.Timeout | undefined;
   private lastPokeAt = -Infinity;
 
-  constructor(deps: EngineDeps, options: Partial<EngineOptions> = {}, owner = `worker-${randomUUID()}`) {
-    this.engine = makeEngine(deps, options, owner);
+  constructor(
+    readonly deps: EngineDeps,
+    options: Partial<EngineOptions> = {},
+    owner = `worker-${randomUUID()}`,
+  ) {
+    this.worker = workerContext(deps, options, owner);
   }
 
   /** Starts the loop in the background; `stop` ends it. */
@@ -55,7 +59,7 @@ export class Reconciler {
   async runDue(): Promise<number> {
     let total = 0;
     for (;;) {
-      const keys = await this.claim(this.engine.options.batchSize);
+      const keys = await this.claim(this.worker.options.batchSize);
       if (keys.length === 0) return total;
       total += keys.length;
       await Promise.all(keys.map((key) => this.reconcile(key)));
@@ -76,7 +80,7 @@ export class Reconciler {
   poke(key?: EnvKey): void {
     if (key !== undefined) this.inFlight.get(idOf(key))?.leases.watchNow();
     if (this.pokeTimer !== undefined || this.stopController.signal.aborted) return;
-    const { pokeDelayMs, pokeSpacingMs } = this.engine.options;
+    const { pokeDelayMs, pokeSpacingMs } = this.worker.options;
     const delay = Math.max(pokeDelayMs, this.lastPokeAt + pokeSpacingMs - performance.now());
     this.pokeTimer = setTimeout(() => {
       this.pokeTimer = undefined;
@@ -93,8 +97,8 @@ export class Reconciler {
     const id = idOf(key);
     const running = this.inFlight.get(id);
     if (running) return running.work;
-    const leases = new Leases(this.engine, key);
-    const work = reconcileEnvironment(this.engine, key, this.stopController.signal, leases).finally(() => {
+    const leases = new Leases(this.worker, key);
+    const work = reconcileEnvironment(this.worker, key, this.stopController.signal, leases).finally(() => {
       this.inFlight.delete(id);
       if (this.waitingForSlot) this.wake?.();
     });
@@ -103,12 +107,12 @@ export class Reconciler {
   }
 
   private claim(limit: number): Promise<EnvKey[]> {
-    const { now, options, deps } = this.engine;
-    return deps.store.claimDue(now(), limit, options.claimHideMs);
+    const { now, options, store } = this.worker;
+    return store.claimDue(now(), limit, options.claimHideMs);
   }
 
   private async runLoop(): Promise<void> {
-    const { options, deps } = this.engine;
+    const { options, log } = this.worker;
     const stopped = this.stopController.signal;
     while (!stopped.aborted) {
       const free = options.concurrency - this.inFlight.size;
@@ -118,7 +122,7 @@ export class Reconciler {
       try {
         if (limit > 0) claimed = await this.claim(limit);
       } catch (error) {
-        deps.log.warn({ err: error }, "could not claim due environments; retrying (is the store reachable?)");
+        log.warn({ err: error }, "could not claim due environments; retrying (is the store reachable?)");
       }
       for (const key of claimed) void this.reconcile(key);
       // With every slot taken more may be due: a finished reconcile wakes the
@@ -137,7 +141,7 @@ export class Reconciler {
     if (this.poked) return;
     const poll = new AbortController();
     const woken = new Promise<void>((resolve) => (this.wake = resolve));
-    await Promise.race([woken, sleep(this.engine.options.idlePollMs, undefined, { signal: poll.signal }).catch(() => undefined)]);
+    await Promise.race([woken, sleep(this.worker.options.idlePollMs, undefined, { signal: poll.signal }).catch(() => undefined)]);
     poll.abort();
     this.wake = undefined;
   }

@@ -3,8 +3,8 @@ import type { DesiredState } from "./desired.js";
 import type { Template } from "../config/template-schema.js";
 import type { StepSpec } from "./provider.js";
 import { headCleared } from "./gates.js";
-import type { Artifacts, Checkpoints, EnvConfig, Progress, UndoPlan } from "./environment.js";
-import type { Iteration } from "./iteration.js";
+import type { Artifacts, Checkpoints, EnvConfig, EnvKey, Progress, UndoPlan } from "./environment.js";
+import type { StatusOrNew } from "./transitions.js";
 import type { EnvSettings } from "./settings.js";
 import { expiryOnCreate, toIso } from "./ttl.js";
 
@@ -28,21 +28,9 @@ function freshArtifacts(previous: Artifacts | undefined): Artifacts {
   return { commentId: previous?.commentId, deployments: previous?.deployments ?? {}, outputs: {} };
 }
 
-function isFresh(it: Iteration): boolean {
-  return it.status === "new" || it.status === "deleted";
-}
-
-/**
- * `settings` with the environment's own template (DESIGN §7: fixed when it
- * is created), whatever the repository's file names now: a switch there
- * applies to new environments. Undefined when the operator config no longer
- * has that template (teardown still can: see `undoPlanFor`).
- */
-export function withRecordedTemplate(it: Iteration, settings: EnvSettings): EnvSettings | undefined {
-  const recorded = isFresh(it) ? undefined : it.fields.config;
-  if (recorded === undefined || recorded.template === settings.templateName) return settings;
-  const template = it.engine.deps.settings.template(recorded.template);
-  return template && { ...settings, templateName: recorded.template, template, ttlMs: recorded.ttlMs };
+/** Nothing is made yet, or a tombstone: whatever was recorded before is not this environment's. */
+export function isFresh(status: StatusOrNew): boolean {
+  return status === "new" || status === "deleted";
 }
 
 /**
@@ -50,24 +38,32 @@ export function withRecordedTemplate(it: Iteration, settings: EnvSettings): EnvS
  * commands, and its steps plus any step an earlier definition had (it may
  * have started). Steps' `env` is left out: teardown does not run them.
  */
-export function undoPlanFor(template: Pick<Template, "steps" | "teardown">, previous: UndoPlan | undefined): UndoPlan {
+function undoPlanFor(template: Pick<Template, "steps" | "teardown">, previous: UndoPlan | undefined): UndoPlan {
   const undoStep = ({ name, run, uses, with: settings, timeoutMs }: StepSpec): UndoPlan["steps"][number] => ({ name, run, uses, with: settings, timeoutMs });
   const steps = template.steps.map(undoStep);
   const dropped = (previous?.steps ?? []).filter((step) => !steps.some((current) => current.name === step.name));
   return { steps: [...steps, ...dropped], teardown: template.teardown.map(undoStep) };
 }
 
-export function setupBase(it: Iteration, settings: EnvSettings, desired: DesiredState): SetupBase {
-  const { fields, run } = it;
-  const fresh = isFresh(it);
-  const now = it.engine.now();
+/** What this environment is built with and from, as a setup pass sees it. Pure. */
+export function setupBase(params: {
+  key: EnvKey;
+  fields: Partial<EnvFields>;
+  /** The expiry as assessed (renewed, extended); undefined before the environment was created. */
+  expiresAt: number | undefined;
+  settings: EnvSettings;
+  desired: DesiredState;
+  now: number;
+}): SetupBase {
+  const { key, fields, settings, desired, now } = params;
+  const fresh = isFresh(fields.status ?? "new");
   // A held fork head reaches no step, teardown's included: they keep the last head that was cleared.
   const built = headCleared(desired, settings.policy.forks) || fields.config === undefined ? desired : fields.config;
   const config: EnvConfig = {
     repo: desired.repo,
-    repoId: run.key.repoId,
+    repoId: key.repoId,
     installationId: desired.installationId,
-    pr: run.key.pr,
+    pr: key.pr,
     headSha: built.headSha,
     headRef: built.headRef,
     fork: desired.fork,
@@ -81,7 +77,7 @@ export function setupBase(it: Iteration, settings: EnvSettings, desired: Desired
   return {
     desired,
     config,
-    expiresAt: fresh ? expiryOnCreate({ now, ttlMs: settings.ttlMs }) : (it.assessment.expiresAt ?? expiryOnCreate({ now, ttlMs: settings.ttlMs })),
+    expiresAt: fresh ? expiryOnCreate({ now, ttlMs: settings.ttlMs }) : (params.expiresAt ?? expiryOnCreate({ now, ttlMs: settings.ttlMs })),
     artifacts,
     checkpoints: fresh ? {} : (fields.checkpoints ?? {}),
     progress: (fresh ? undefined : artifacts.progress) ?? EMPTY_PROGRESS,

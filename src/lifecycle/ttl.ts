@@ -1,3 +1,5 @@
+import type { StatusOrNew } from "./transitions.js";
+
 /**
  * TTL arithmetic (DESIGN §3, §4, §6). Times are milliseconds since the epoch;
  * the store keeps `expires_at` as ISO 8601, converted at the edges.
@@ -43,4 +45,15 @@ export function warningDueAt(params: { expiresAt: number; warnBeforeMs: number; 
 
 export function toIso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/**
+ * The store TTL of an environment's keys after a commit: a tombstone's (or
+ * a record that never had an expiry) is the retention; a live one's lasts
+ * until its expiry plus the grace.
+ */
+export function keyTtlMs(params: { status: StatusOrNew; expiresAt: number | undefined; now: number; graceMs: number; tombstoneRetentionMs: number }): number {
+  const { status, expiresAt } = params;
+  if (status === "deleted" || expiresAt === undefined) return params.tombstoneRetentionMs;
+  return liveKeyTtlMs({ expiresAt, now: params.now, graceMs: params.graceMs });
 }

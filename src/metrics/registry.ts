@@ -31,6 +31,8 @@ export interface Metrics {
   observeWebhook(event: string, seconds: number): void;
   /** For whoever runs the orphan audit: the orphans it found (`AuditReport.found`). */
   countOrphans(found: ReadonlyArray<Pick<OwnedResource, "provider" | "kind">>): void;
+  /** For the reconciler's wiring (`EngineDeps.onPass`): one reconcile pass over one environment. */
+  countReconcilePass(): void;
 
   // Fed by the decorators in this folder.
   readonly timeToUrl: Histogram;
@@ -142,6 +144,13 @@ export function createMetrics(options: { now?: () => number; stepIsolation?: Iso
     registers,
   });
 
+  /** One pass: an environment claimed, its lease taken, loaded, folded and converged. A push should cost one. */
+  const reconcilePasses = new Counter({
+    name: "ephemera_reconcile_passes_total",
+    help: "Reconcile passes: one environment taken under its lease, loaded, folded, converged and committed until it rests (one per push, or per other change).",
+    registers,
+  });
+
   /** Leaked resources the audit found. */
   const orphansFound = new Counter({
     name: "ephemera_orphans_found_total",
@@ -202,6 +211,7 @@ export function createMetrics(options: { now?: () => number; stepIsolation?: Iso
     countOrphans: (found) => {
       for (const { provider, kind } of found) orphansFound.inc({ provider, kind });
     },
+    countReconcilePass: () => reconcilePasses.inc(),
     timeToUrl,
     setupDuration,
     teardownDuration,

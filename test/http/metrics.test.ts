@@ -20,6 +20,7 @@ const HOUR = 3_600_000;
 /** Every metric Ephemera defines (DESIGN §8); the rest of /metrics must be Node's default ones. */
 const EPHEMERA_METRICS = [
   "ephemera_environments",
+  "ephemera_reconcile_passes_total",
   "ephemera_reconciler_lag_seconds",
   "ephemera_admission_queue_length",
   "ephemera_environment_hours_total",

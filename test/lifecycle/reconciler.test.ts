@@ -35,6 +35,22 @@ afterEach(async () => {
 });
 
 describe("reconciler", () => {
+  it("costs one reconcile pass per push: nothing the notifier learns comes back through the inbox", async () => {
+    world = await makeWorld({ config: { templates: { default: template() } } });
+    const { lifecycle, reconciler } = world;
+    const key = { repoId: 111, pr: 1 };
+    await lifecycle.record(key, openIntent(SHA1));
+    reconciler.start();
+    await world.until(key, "ready", (f) => f.status === "ready");
+    await waitFor(async () => (await world?.store.load(key))?.inbox.length === 0 && (await reconciler.runDue()) === 0, () => "the inbox drained and nothing due");
+    const before = world.passes();
+
+    await lifecycle.record(key, pushIntent(SHA2));
+    await world.until(key, "deploy for the new head", (f) => f.status === "ready" && f.checkpoints?.deploy?.sha === SHA2);
+    await waitFor(async () => (await world?.store.load(key))?.inbox.length === 0 && (await reconciler.runDue()) === 0, () => "the inbox drained and nothing due");
+    expect(world.passes() - before).toBe(1);
+  });
+
   it("creates, becomes ready, renews and re-runs only onUpdate steps on a push, and tears down on close", async () => {
     world = await makeWorld({ config: { templates: { default: template() } } });
     const { lifecycle, reconciler, ws, notifier } = world;
@@ -221,7 +237,7 @@ describe("reconciler", () => {
     const losing = new Proxy(world.store, {
       get: (target, name, receiver) => (name === "renewLease" ? async () => false : Reflect.get(target, name, receiver)),
     });
-    const loser = new Reconciler({ ...world.reconciler.engine.deps, store: losing }, FAST);
+    const loser = new Reconciler({ ...world.reconciler.deps, store: losing }, FAST);
     await world.lifecycle.record(key, openIntent(SHA1));
     const started = Date.now();
     await loser.runDue();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryDelayMs } from "../../src/lifecycle/backoff.js";
+import { retryDelayMs } from "../../src/lifecycle/retry-policy.js";
 import { assertTransition, canTransition, IllegalTransitionError } from "../../src/lifecycle/transitions.js";
 
 describe("retry backoff", () => {

@@ -23,6 +23,8 @@ export interface World {
   notifier: RecordingNotifier;
   reconciler: Reconciler;
   lifecycle: Lifecycle;
+  /** Reconcile passes so far (an environment taken under its lease and converged until it rests). */
+  passes(): number;
   /** Waits until the environment's stored fields satisfy `predicate`. */
   until(key: EnvKey, what: string, predicate: (fields: Partial<EnvFields>) => boolean, timeoutMs?: number): Promise<Partial<EnvFields>>;
   dispose(): Promise<void>;
@@ -44,6 +46,7 @@ export async function makeWorld(params: {
   const ws = stepWorkspace();
   const store = params.store ?? openSqliteStore({ file: join(ws.dir, "state.sqlite"), prefix: "ephemera:" });
   const notifier = new RecordingNotifier();
+  let passes = 0;
   const reconciler = new Reconciler(
     {
       store,
@@ -54,6 +57,7 @@ export async function makeWorld(params: {
       log: testLog(),
       ...(params.readinessProbe && { readinessProbe: params.readinessProbe }),
       ...(params.commands && { commands: params.commands }),
+      onPass: () => (passes += 1),
     },
     { ...FAST, ...params.options },
   );
@@ -65,6 +69,7 @@ export async function makeWorld(params: {
     notifier,
     reconciler,
     lifecycle,
+    passes: () => passes,
     until: (key, what, predicate, timeoutMs) =>
       waitFor(what, async () => {
         const fields = (await store.load(key))?.fields;

@@ -1,9 +1,9 @@
-import type { EngineOptions } from "./engine.js";
-import type { Iteration, Next } from "./iteration.js";
-import { lifecycleEvent } from "./notifier.js";
-import type { EnvSettings } from "./settings.js";
-import { baseFields, type SetupBase } from "./setup-base.js";
-import { expiryOnCreate } from "./ttl.js";
+import type { Result } from "../commit.js";
+import type { EngineOptions, ReconcileContext } from "../engine.js";
+import { lifecycleEvent } from "../notifier.js";
+import type { SetupAction } from "../plan.js";
+import { baseFields } from "../setup-base.js";
+import { expiryOnCreate } from "../ttl.js";
 
 /** As many as a release wakes (StateStore.releaseAdmission). */
 const FAST_RECHECK_POSITIONS = 10;
@@ -15,29 +15,25 @@ const FAST_RECHECK_POSITIONS = 10;
  */
 
 /** Takes a place in the active set, or waits `queued` with its position (woken when a place frees). */
-export async function admit(it: Iteration, base: SetupBase, settings: EnvSettings): Promise<Next> {
-  const { store } = it.engine.deps;
-  const now = it.engine.now();
+export async function admit(ctx: ReconcileContext, action: SetupAction): Promise<Result> {
+  const { base, settings } = action;
+  const now = ctx.now();
   const arrivalAt = base.progress.arrivalAt ?? now;
-  const admission = await store.admit(it.run.key, arrivalAt, settings.limits);
+  const admission = await ctx.store.admit(ctx.key, arrivalAt, settings.limits);
   if (admission.admitted) {
     const created = { ...base, expiresAt: expiryOnCreate({ now, ttlMs: settings.ttlMs }) };
-    await it.commit({
+    return {
       set: { ...baseFields(created, { artifacts: { blocked: undefined, queuePosition: undefined }, progress: { arrivalAt } }), status: "provisioning" },
       events: [lifecycleEvent("provisioning", now)],
-      dueAt: it.workingDueAt(),
-      keyTtlMs: it.liveTtl(created.expiresAt),
-    });
-    return "again";
+      requeueAt: "now",
+    };
   }
   const moved = base.artifacts.queuePosition !== admission.position;
-  await it.commit({
+  return {
     set: { ...baseFields(base, { artifacts: { blocked: undefined, queuePosition: admission.position }, progress: { arrivalAt } }), status: "queued" },
     events: moved ? [lifecycleEvent("queued", now, `position ${admission.position}`)] : [],
-    dueAt: now + queuedRecheckMs(admission.position, it.engine.options),
-    keyTtlMs: it.liveTtl(base.expiresAt),
-  });
-  return "settled";
+    requeueAt: now + queuedRecheckMs(admission.position, ctx.options),
+  };
 }
 
 /**
@@ -52,9 +48,8 @@ function queuedRecheckMs(position: number, options: Pick<EngineOptions, "busyRet
 }
 
 /** Leaves the active set (or the queue) and wakes the first waiters so they take the place now. */
-export async function releasePlace(it: Iteration): Promise<void> {
-  const { store } = it.engine.deps;
-  const waiters = await store.releaseAdmission(it.run.key);
-  const now = it.engine.now();
-  for (const waiter of waiters) await store.markDue(waiter, now);
+export async function releasePlace(ctx: ReconcileContext): Promise<void> {
+  const waiters = await ctx.store.releaseAdmission(ctx.key);
+  const now = ctx.now();
+  for (const waiter of waiters) await ctx.store.markDue(waiter, now);
 }
