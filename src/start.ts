@@ -22,7 +22,7 @@ import { instrumentStore } from "./metrics/instrument-store.js";
 import { withMetrics } from "./metrics/metrics-notifier.js";
 import { githubMetrics } from "./metrics/octokit-metrics.js";
 import { createMetrics } from "./metrics/registry.js";
-import { createSealer } from "./providers/secrets.js";
+import { createSealer } from "./lifecycle/sealing.js";
 import { openRuntime, type Runtime } from "./runtime.js";
 
 /** Where GitHub posts webhooks (DESIGN §8), for Probot and the intake in front of it alike. */

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { EnvKey, EventLogEntry } from "../../src/lifecycle/environment.js";
 import type { Intent } from "../../src/lifecycle/intent.js";
 import { DEFAULT_STATE_GRACE_MS, DEFAULT_TOMBSTONE_RETENTION_MS } from "../../src/lifecycle/ttl.js";
-import { createSealer } from "../../src/providers/secrets.js";
+import { createSealer } from "../../src/lifecycle/sealing.js";
 import type { EnvFields, StateStore } from "../../src/lifecycle/state-store.js";
 
 /**

@@ -8,7 +8,7 @@ import { silentNotifier, type Notifier } from "../lifecycle/notifier.js";
 import { Reconciler } from "../lifecycle/reconciler.js";
 import type { SettingsSource } from "../lifecycle/settings.js";
 import { toIso } from "../lifecycle/ttl.js";
-import type { Sealer } from "../providers/secrets.js";
+import type { Sealer } from "../lifecycle/sealing.js";
 import type { Runtime } from "../runtime.js";
 import type { EnvSnapshot } from "../lifecycle/state-store.js";
 import type { CliContext } from "./context.js";

@@ -8,7 +8,7 @@ import { installationClients, type InstallationClients } from "../github/install
 import { paceWrites } from "../github/pacing/pace-writes.js";
 import { createWritePacer } from "../github/pacing/write-pacer.js";
 import { Lifecycle } from "../lifecycle/api.js";
-import { createSealer, type Sealer } from "../providers/secrets.js";
+import { createSealer, type Sealer } from "../lifecycle/sealing.js";
 import { redactText } from "../read-model/redact.js";
 import { openRuntime, type Runtime, type RuntimeEnv, type RuntimeOptions } from "../runtime.js";
 import type { StateStore } from "../lifecycle/state-store.js";

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Provider } from "./provider.js";
-import type { Sealer } from "../providers/secrets.js";
+import type { Sealer } from "./sealing.js";
 import type { StateStore } from "./state-store.js";
 import { DEFAULT_BACKOFF, DEFAULT_ERROR_RETRY_MS, type Backoff, type RetryPolicy } from "./retry-policy.js";
 import type { CommandDesk } from "./command-desk.js";

@@ -1,6 +1,6 @@
 import type { Checkpoint, Checkpoints, EnvConfig } from "./environment.js";
 import type { OutputsByStep, Phase, ProviderLogger, StepContext, StepOutcome } from "./provider.js";
-import { isSealed, UnsealError, type Sealer } from "../providers/secrets.js";
+import { isSealed, UnsealError, type Sealer } from "./sealing.js";
 import type { Target } from "./plan.js";
 
 /**

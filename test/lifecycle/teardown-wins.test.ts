@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PostgresProvider } from "../../src/providers/postgres-provider.js";
-import { isSealed } from "../../src/providers/secrets.js";
+import { isSealed } from "../../src/lifecycle/sealing.js";
 import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { closeIntent, openIntent, testLog, waitFor } from "./harness.js";
 import { makeWorld, type World } from "./world.js";

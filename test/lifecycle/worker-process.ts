@@ -12,7 +12,7 @@ import { staticSettingsSource } from "../../src/lifecycle/settings.js";
 import type { EngineOptions } from "../../src/lifecycle/engine.js";
 import { PostgresProvider } from "../../src/providers/postgres-provider.js";
 import { RunProvider } from "../../src/providers/run-provider.js";
-import { createSealer } from "../../src/providers/secrets.js";
+import { createSealer } from "../../src/lifecycle/sealing.js";
 import { operatorConfig } from "./harness.js";
 
 export interface WorkerParams {

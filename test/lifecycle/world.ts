@@ -7,7 +7,7 @@ import { Reconciler } from "../../src/lifecycle/reconciler.js";
 import { staticSettingsSource } from "../../src/lifecycle/settings.js";
 import type { Provider } from "../../src/lifecycle/provider.js";
 import { RunProvider } from "../../src/providers/run-provider.js";
-import { createSealer } from "../../src/providers/secrets.js";
+import { createSealer } from "../../src/lifecycle/sealing.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { EnvFields, StateStore } from "../../src/lifecycle/state-store.js";
 import { FAST, operatorConfig, RecordingNotifier, stepWorkspace, testLog, waitFor, type StepWorkspace } from "./harness.js";

@@ -7,7 +7,7 @@ import { instrumentStore } from "../../src/metrics/instrument-store.js";
 import { withMetrics } from "../../src/metrics/metrics-notifier.js";
 import { createMetrics } from "../../src/metrics/registry.js";
 import { RunProvider } from "../../src/providers/run-provider.js";
-import { createSealer } from "../../src/providers/secrets.js";
+import { createSealer } from "../../src/lifecycle/sealing.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { EnvFields } from "../../src/lifecycle/state-store.js";
 import { closeIntent, FAST, openIntent, operatorConfig, pushIntent, RecordingNotifier, stepWorkspace, testLog, waitFor } from "../lifecycle/harness.js";

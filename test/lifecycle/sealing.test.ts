@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSealer, isSealed, UnsealError } from "../../src/providers/secrets.js";
+import { createSealer, isSealed, UnsealError } from "../../src/lifecycle/sealing.js";
 
 const KEY = "k".repeat(32);
 
