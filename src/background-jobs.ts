@@ -49,7 +49,7 @@ export function startBackgroundJobs(deps: BackgroundJobsDeps): { stop(): Promise
       name: "resync",
       everyMs: deps.intervals.resyncMs,
       log: log.child({ name: "resync" }),
-      run: () => resync({ lifecycle, clientFor: (scope) => deps.clients.forRepository(scope), log: log.child({ name: "resync" }) }),
+      run: () => resync({ store, lifecycle, clientFor: (scope) => deps.clients.forRepository(scope), log: log.child({ name: "resync" }) }),
     }),
     // With resync's interval: both repair what a replica that died left undone.
     startPeriodic({

@@ -79,7 +79,7 @@ export class CliReconciler {
       ...(wiring.commands && { commands: wiring.commands }),
       log: cli.log.child({ name: "reconciler" }),
     });
-    this.lifecycle = new Lifecycle({ store, reaper: this.reconciler });
+    this.lifecycle = new Lifecycle({ store });
     // Ctrl-C: running steps are stopped (their process groups killed), and the next worker resumes.
     cli.signal.addEventListener("abort", () => void this.reconciler.stop(), { once: true });
   }
@@ -113,6 +113,11 @@ export class CliReconciler {
       if (Date.now() >= deadline || this.cli.signal.aborted) return { snapshot, done: false };
       await sleep(POLL_MS);
     }
+  }
+
+  /** Reaps what is due now (`gc`): expired environments among them; returns how many were looked at. */
+  reapDue(): Promise<number> {
+    return this.reconciler.runDue();
   }
 
   /** Lets the PRs show what changed: waits for the GitHub updates, or leaves a `refresh` for the server. */

@@ -1,4 +1,3 @@
-import type { EnvironmentState } from "../lifecycle/api.js";
 import { describeEnvironment, repoNameOf, type EnvironmentReader, type EnvironmentView } from "../read-model/describe-environment.js";
 import { repoIdsNamed, type RepoRef } from "../read-model/environment-filter.js";
 import { listEnvironments, type ListedEnvironment } from "../read-model/list-environments.js";
@@ -42,6 +41,6 @@ export function envLabel(repo: string, key: { repoId: number; pr: number }): str
 }
 
 /** `envLabel` of an environment, named as its config, or else its desired state, last saw its repository. */
-export function labelOf(state: Pick<EnvironmentState, "key" | "fields" | "desired">): string {
+export function labelOf(state: Pick<EnvironmentView, "key" | "fields" | "desired">): string {
   return envLabel(repoNameOf(state), state.key);
 }

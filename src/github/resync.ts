@@ -4,7 +4,8 @@ import type { Lifecycle } from "../lifecycle/api.js";
 import { httpStatus } from "./github-api.js";
 import type { RepositoryScope } from "./installation-clients.js";
 import { driftOf, type PullRequest } from "./resync/drift.js";
-import { liveRepositories, type LifecycleReader, type LiveEnvironment, type LiveRepository, type UnknownEnvironment } from "./resync/live-repositories.js";
+import { liveRepositories, type LiveEnvironment, type LiveRepository, type UnknownEnvironment } from "./resync/live-repositories.js";
+import type { EnvironmentReader } from "../read-model/describe-environment.js";
 
 export type { UnknownEnvironment } from "./resync/live-repositories.js";
 
@@ -20,7 +21,10 @@ export type { UnknownEnvironment } from "./resync/live-repositories.js";
 export type PullsReader = Pick<ProbotOctokit, "paginate" | "rest">;
 
 export interface ResyncDeps {
-  lifecycle: LifecycleReader & Pick<Lifecycle, "record">;
+  /** Where the environments are read (the read model's view of them). */
+  store: EnvironmentReader;
+  /** Where a missed push or close is recorded. */
+  lifecycle: Pick<Lifecycle, "record">;
   /** A client that reaches only the repository with this id (`InstallationClients.forRepository`). */
   clientFor: (scope: RepositoryScope) => Promise<PullsReader>;
   log: Logger;
@@ -43,7 +47,7 @@ export interface ResyncReport {
 
 export async function resync(deps: ResyncDeps): Promise<ResyncReport> {
   const log = deps.log.child({ name: "resync" });
-  const { repositories, unknown } = await liveRepositories(deps.lifecycle, deps.repoIds);
+  const { repositories, unknown } = await liveRepositories(deps.store, deps.repoIds);
   const checked = unknown.length + repositories.reduce((sum, repository) => sum + repository.environments.length, 0);
   const report: ResyncReport = { repositories: repositories.length, checked, renewed: 0, closed: 0, unknown };
   for (const repository of repositories) await resyncRepository(repository, deps, log, report);

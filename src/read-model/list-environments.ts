@@ -1,6 +1,5 @@
-import { environmentSince } from "../lifecycle/api.js";
 import type { StatusOrNew } from "../lifecycle/transitions.js";
-import { describeEnvironment, repoNameOf, type EnvironmentReader, type EnvironmentView } from "./describe-environment.js";
+import { describeEnvironment, environmentSince, repoNameOf, type EnvironmentReader, type EnvironmentView } from "./describe-environment.js";
 
 /** One environment as `list --json` and `GET /api/environments` show it: DESIGN §8's fields, and when it came to be. */
 export interface ListedEnvironment {

@@ -5,6 +5,7 @@ import pino from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { installationClients, type InstallationClients, type RepositoryScope } from "../../src/github/installation-clients.js";
+import { describeEnvironment } from "../../src/read-model/describe-environment.js";
 import { resync } from "../../src/github/resync.js";
 import { Lifecycle } from "../../src/lifecycle/api.js";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
@@ -51,7 +52,7 @@ afterEach(async () => {
 
 let clients: InstallationClients;
 const clientFor = (scope: RepositoryScope) => clients.forRepository(scope);
-const run = (repoIds?: number[]) => resync({ lifecycle, clientFor, log, ...(repoIds && { repoIds }) });
+const run = (repoIds?: number[]) => resync({ store, lifecycle, clientFor, log, ...(repoIds && { repoIds }) });
 
 /** A PR opened on GitHub and its `pull_request.opened` webhook recorded, as the handler records it. */
 async function opened(target: FakeRepo, number: number, head = sha("a")): Promise<EnvKey> {
@@ -81,7 +82,7 @@ describe("resync", () => {
 
     expect(report).toEqual({ repositories: 1, checked: 1, renewed: 0, closed: 1, unknown: [] });
     expect((await inbox(key)).at(-1)).toEqual({ type: "close", at: pull.closed_at, reason: "closed" });
-    expect((await lifecycle.get(key))?.desired?.open).toBe(false);
+    expect((await describeEnvironment(store, key))?.desired?.open).toBe(false);
     expect(apiCalls()).toEqual(["GET /repos/acme/web/pulls", "GET /repos/acme/web/pulls/42"]);
     expect(gh.requestsMatching("GET", PULLS)[0]?.query).toMatchObject({ state: "open", per_page: "100" });
   });
@@ -183,11 +184,12 @@ describe("resync", () => {
     const keys = [await opened(repo, 42), await opened(repo, 43)];
     closeOnGitHub(repo, 42);
     gh.setPull(repo, { number: 43, head: { sha: sha("b"), ref: "feature-43" } });
-    const before = new Map(await Promise.all(keys.map(async (key) => [key.pr, await lifecycle.get(key)] as const)));
+    const before = new Map(await Promise.all(keys.map(async (key) => [key.pr, await store.load(key)] as const)));
     // Both replicas see the states as they were before either resync recorded anything.
     const replica = () =>
       resync({
-        lifecycle: { list: (id) => lifecycle.list(id), get: async (key) => before.get(key.pr) ?? null, record: (...args) => lifecycle.record(...args) },
+        store: { listKeys: (id) => store.listKeys(id), load: async (key) => before.get(key.pr) ?? null },
+        lifecycle,
         clientFor,
         log,
       });
@@ -240,7 +242,7 @@ describe("resync", () => {
       const key = await opened(repo, 42);
       const reused = renameAndReuse();
       // A client that reaches the whole installation, as an unscoped token would: the name leads to the new repository.
-      const report = await resync({ lifecycle, clientFor: (scope) => probot.auth(scope.installationId), log });
+      const report = await resync({ store, lifecycle, clientFor: (scope) => probot.auth(scope.installationId), log });
 
       expect(report).toMatchObject({ closed: 0, renewed: 0 });
       expect(report.unknown).toEqual([{ repoId: 123456, repo: "acme/web", pr: 42, reason: `pull request #42 read from acme/web belongs to repository ${reused.id}, not 123456` }]);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeEnvironment } from "../../src/read-model/describe-environment.js";
 import type { ListedEnvironment } from "../../src/read-model/list-environments.js";
 import { SECRETS } from "../cli/cli-harness.js";
 import { allKeys, keyOf, REPOS } from "../cli/cli-world.js";
@@ -63,7 +64,7 @@ describe("the admin API", () => {
     const keys = await served.fixture.world.store.listKeys();
     expect(body.map(({ repoId, pr }) => ({ repoId, pr }))).toEqual(keys.map(({ repoId, pr }) => ({ repoId, pr })));
     for (const row of body) {
-      const { fields, desired } = (await served.fixture.world.lifecycle.get(row))!;
+      const { fields, desired } = (await describeEnvironment(served.fixture.world.store, row))!;
       expect(Object.keys(row).sort()).toEqual(["expiresAt", "pr", "repo", "repoId", "since", "status", "url"]);
       expect(row.repo).toBe(fields.config?.repo ?? desired?.repo);
       expect(row.status).toBe(fields.status ?? "new");
@@ -104,7 +105,7 @@ describe("the admin API", () => {
     const { status, body, text } = await json<Record<string, any>>(`/api/environments/${key.repoId}/${key.pr}`);
     expect(status).toBe(200);
     expectNoSecrets(text);
-    const state = (await served.fixture.world.lifecycle.get(key))!;
+    const state = (await describeEnvironment(served.fixture.world.store, key))!;
     expect(body).toMatchObject({ key, repo: "acme/web", pendingIntents: 0, fields: { status: "ready", expires_at: state.fields.expires_at } });
     expect(body.fields.checkpoints.database.outputs).toEqual({ database: "app_1001_pr1", url: "[sealed]" });
     expect(body.fields.checkpoints.token.outputs.api_token).toBe("[redacted]");

@@ -1,5 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describeEnvironment } from "../../src/read-model/describe-environment.js";
+import { matchingEnvironments } from "../../src/read-model/environment-filter.js";
+import { listEnvironments } from "../../src/read-model/list-environments.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
 import { closeIntent, openIntent } from "./harness.js";
@@ -47,21 +50,22 @@ describe("lifecycle API on Redis", () => {
     const second = { repoId: 702, pr: 9 };
     await lifecycle.record(first, openIntent(SHA), "d-1");
     await lifecycle.record(second, openIntent(SHA), "d-2");
-    const pending = await lifecycle.get(first);
+    const pending = await describeEnvironment(world.store, first);
     expect(pending).toMatchObject({ pendingIntents: 1, desired: { open: true, headSha: SHA }, fields: {} });
 
     reconciler.start();
     await world.until(first, "ready", (fields) => fields.status === "ready");
     await world.until(second, "ready", (fields) => fields.status === "ready");
-    expect(await lifecycle.list()).toEqual([
-      { repoId: 701, repo: "octo/app", pr: 1, status: "ready", expiresAt: expect.any(String), url: "https://pr.preview.test" },
-      { repoId: 702, repo: "octo/app", pr: 9, status: "ready", expiresAt: expect.any(String), url: "https://pr.preview.test" },
+    const listed = await listEnvironments(world.store);
+    expect(listed).toEqual([
+      { repoId: 701, repo: "octo/app", pr: 1, status: "ready", expiresAt: expect.any(String), url: "https://pr.preview.test", since: expect.any(String) },
+      { repoId: 702, repo: "octo/app", pr: 9, status: "ready", expiresAt: expect.any(String), url: "https://pr.preview.test", since: expect.any(String) },
     ]);
-    expect((await lifecycle.list(702)).map((summary) => summary.pr)).toEqual([9]);
+    expect(matchingEnvironments(listed, { repoIds: [702] }).map((environment) => environment.pr)).toEqual([9]);
 
     await lifecycle.requestTeardown(first, { reason: "destroy" });
     await world.until(first, "deleted", (fields) => fields.status === "deleted");
-    const state = await lifecycle.get(first);
+    const state = await describeEnvironment(world.store, first);
     expect(state?.desired).toMatchObject({ open: false, closeReason: "destroy" });
     expect(state?.events.map((event) => event.event)).toContain("teardown_started");
 
@@ -77,10 +81,10 @@ describe("lifecycle API on Redis", () => {
     world = await redisWorld(template({ ttl: "2s", warnBefore: "1s" }));
     const key = { repoId: 703, pr: 3 };
     await world.lifecycle.record(key, openIntent(SHA));
-    expect(await world.lifecycle.gc()).toBe(1);
+    expect(await world.reconciler.runDue()).toBe(1);
     expect((await world.store.load(key))?.fields.status).toBe("ready");
     await new Promise((resolve) => setTimeout(resolve, 2_100));
-    expect(await world.lifecycle.gc()).toBeGreaterThanOrEqual(1);
+    expect(await world.reconciler.runDue()).toBeGreaterThanOrEqual(1);
     const reaped = await world.store.load(key);
     expect(reaped?.fields.status).toBe("deleted");
     expect(reaped?.fields.desired?.closeReason).toBe("expired");

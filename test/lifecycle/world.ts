@@ -62,7 +62,7 @@ export async function makeWorld(params: {
     { ...FAST, ...params.options },
   );
   // As the server wires it: a recorded intent pokes the reconciler.
-  const lifecycle = new Lifecycle({ store, reaper: reconciler, onRecorded: (key) => reconciler.poke(key) });
+  const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
   return {
     ws,
     store,

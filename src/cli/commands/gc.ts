@@ -20,7 +20,7 @@ or WEBHOOK_SECRET).`,
   async run(args, cli) {
     positionals(args, []);
     const engine = await CliReconciler.open(cli, "gc");
-    const due = await engine.lifecycle.gc();
+    const due = await engine.reapDue();
     await engine.finish();
     const touched = [...engine.touched.values()];
     const expired = touched.filter((env) => env.events.some((event) => event.event === "deleted" && event.detail === "expired"));

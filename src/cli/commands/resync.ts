@@ -26,14 +26,15 @@ Options:
     const repoText = stringOption(args, "repo");
     const clients = await cli.githubClients("resync");
     const lifecycle = await cli.lifecycle();
-    const environments = await listEnvironments((await cli.runtime()).store);
+    const { store } = await cli.runtime();
+    const environments = await listEnvironments(store);
     const repoIds = repoText === undefined ? [...new Set(environments.map((environment) => environment.repoId))] : repoIdsFor(repoArg(repoText), environments);
 
     // One repository at a time, so the progress bar moves with the work.
     const total: ResyncReport = { repositories: 0, checked: 0, renewed: 0, closed: 0, unknown: [] };
     const progress = cli.out.progress("resync: repositories", repoIds.length);
     for (const repoId of repoIds) {
-      const report = await resyncRepositories({ lifecycle, clientFor: (scope) => clients.forRepository(scope), log: cli.log, repoIds: [repoId] });
+      const report = await resyncRepositories({ store, lifecycle, clientFor: (scope) => clients.forRepository(scope), log: cli.log, repoIds: [repoId] });
       total.repositories += report.repositories;
       total.checked += report.checked;
       total.renewed += report.renewed;

@@ -1,8 +1,5 @@
-import type { EnvironmentSummary, Lifecycle } from "../../lifecycle/api.js";
 import type { EnvKey } from "../../lifecycle/environment.js";
-
-/** The part of the lifecycle resync reads. */
-export type LifecycleReader = Pick<Lifecycle, "list" | "get">;
+import { describeEnvironment, repoNameOf, type EnvironmentReader, type EnvironmentView } from "../../read-model/describe-environment.js";
 
 /** An environment whose PR Ephemera believes open, with the head it works on. */
 export interface LiveEnvironment {
@@ -37,32 +34,33 @@ export interface UnknownEnvironment {
  * on its way down and needs nothing from GitHub.
  */
 export async function liveRepositories(
-  lifecycle: LifecycleReader,
+  store: EnvironmentReader,
   repoIds: readonly number[] | undefined,
 ): Promise<{ repositories: LiveRepository[]; unknown: UnknownEnvironment[] }> {
-  const summaries = repoIds === undefined ? await lifecycle.list() : (await Promise.all(repoIds.map((id) => lifecycle.list(id)))).flat();
+  const keys = repoIds === undefined ? await store.listKeys() : (await Promise.all(repoIds.map((id) => store.listKeys(id)))).flat();
   const byRepo = new Map<number, LiveRepository>();
   const unknown: UnknownEnvironment[] = [];
-  for (const summary of summaries) {
-    const desired = (await lifecycle.get({ repoId: summary.repoId, pr: summary.pr }))?.desired;
-    if (desired?.open !== true) continue;
+  for (const key of keys.sort((a, b) => a.repoId - b.repoId || a.pr - b.pr)) {
+    const view = await describeEnvironment(store, key);
+    const desired = view?.desired;
+    if (view === null || desired?.open !== true) continue;
     const [owner, name] = desired.repo.split("/");
     if (owner === undefined || name === undefined || desired.installationId === 0) {
-      unknown.push(unknownOf(summary, "no installation id or repository name recorded for it"));
+      unknown.push(unknownOf(view, "no installation id or repository name recorded for it"));
       continue;
     }
     // Every environment of a repository carries its installation and name; the
     // first one seen stands for all (GitHub redirects a renamed repository).
-    let repository = byRepo.get(summary.repoId);
+    let repository = byRepo.get(key.repoId);
     if (repository === undefined) {
-      repository = { repoId: summary.repoId, owner, name, installationId: desired.installationId, environments: [] };
-      byRepo.set(summary.repoId, repository);
+      repository = { repoId: key.repoId, owner, name, installationId: desired.installationId, environments: [] };
+      byRepo.set(key.repoId, repository);
     }
-    repository.environments.push({ key: { repoId: summary.repoId, pr: summary.pr }, headSha: desired.headSha });
+    repository.environments.push({ key, headSha: desired.headSha });
   }
   return { repositories: [...byRepo.values()], unknown };
 }
 
-function unknownOf(summary: EnvironmentSummary, reason: string): UnknownEnvironment {
-  return { repoId: summary.repoId, repo: summary.repo, pr: summary.pr, reason };
+function unknownOf(view: EnvironmentView, reason: string): UnknownEnvironment {
+  return { repoId: view.key.repoId, repo: repoNameOf(view), pr: view.key.pr, reason };
 }
