@@ -94,8 +94,8 @@ export class SurfaceWorld {
   }
 
   /** Waits until `check` holds; on timeout the failure shows the app's log and GitHub's requests. */
-  until(check: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void> {
-    return waitFor(check, () => this.describe(), timeoutMs);
+  async until(check: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void> {
+    await waitFor(check, () => this.describe(), timeoutMs);
   }
 
   stepLog(): string[] {

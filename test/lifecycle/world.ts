@@ -10,7 +10,8 @@ import { RunProvider } from "../../src/providers/run-provider.js";
 import { createSealer } from "../../src/providers/secrets.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { EnvFields, StateStore } from "../../src/lifecycle/state-store.js";
-import { FAST, operatorConfig, RecordingNotifier, stepWorkspace, testLog, waitFor, type StepWorkspace } from "./harness.js";
+import { FAST, operatorConfig, RecordingNotifier, stepWorkspace, testLog, type StepWorkspace } from "./harness.js";
+import { waitFor } from "../helpers/wait-for.js";
 import type { ReadinessProbe } from "../../src/lifecycle/readiness-probe.js";
 
 /**
@@ -40,6 +41,8 @@ export async function makeWorld(params: {
   /** The sealing keys, newest first; default `SECRET_KEY` alone. */
   secretKeys?: readonly string[];
   commands?: CommandDesk;
+  /** The reconciler's and the lifecycle API's clock (ms since the epoch); default the wall clock. */
+  now?: () => number;
 }): Promise<World> {
   const ws = stepWorkspace();
   const store = params.store ?? openSqliteStore({ file: join(ws.dir, "state.sqlite"), prefix: "ephemera:" });
@@ -54,11 +57,12 @@ export async function makeWorld(params: {
       log: testLog(),
       ...(params.readinessProbe && { readinessProbe: params.readinessProbe }),
       ...(params.commands && { commands: params.commands }),
+      ...(params.now && { now: params.now }),
     },
     { ...FAST, ...params.options },
   );
   // As the server wires it: a recorded intent pokes the reconciler.
-  const lifecycle = new Lifecycle({ store, reaper: reconciler, onRecorded: (key) => reconciler.poke(key) });
+  const lifecycle = new Lifecycle({ store, reaper: reconciler, onRecorded: (key) => reconciler.poke(key), ...(params.now && { now: params.now }) });
   return {
     ws,
     store,
@@ -66,10 +70,14 @@ export async function makeWorld(params: {
     reconciler,
     lifecycle,
     until: (key, what, predicate, timeoutMs) =>
-      waitFor(what, async () => {
-        const fields = (await store.load(key))?.fields;
-        return fields !== undefined && predicate(fields) && fields;
-      }, timeoutMs),
+      waitFor(
+        async () => {
+          const fields = (await store.load(key))?.fields;
+          return fields !== undefined && predicate(fields) && fields;
+        },
+        what,
+        timeoutMs,
+      ),
     async dispose() {
       await reconciler.stop();
       await store.close();
