@@ -45,6 +45,8 @@ export interface InProcessAppOptions {
   engineOptions?: Partial<EngineOptions>;
   /** Sees every log line, at every level (the app then logs at `trace`). */
   onLog?: (line: string) => void;
+  /** The reconciler's clock; default the wall clock. */
+  now?: () => number;
 }
 
 /**
@@ -105,6 +107,7 @@ export async function startInProcessApp(options: InProcessAppOptions): Promise<I
     log,
     engineOptions: { ...FAST_ENGINE, ...options.engineOptions },
     Octokit: UnthrottledOctokit,
+    ...(options.now && { now: options.now }),
   });
   const url = `http://127.0.0.1:${port}/api/github/webhooks`;
   return {
