@@ -229,9 +229,12 @@ describe("reconciler", () => {
     });
     writeFileSync(join(world.ws.dir, "delay"), "20");
     const key = { repoId: 110, pr: 9 };
-    // This worker's store refuses its renewals, as when its lease ran out and another worker took it.
+    // This worker's store refuses its renewals once the step runs, as when its lease ran out and another worker took it.
+    const { ws } = world;
+    const slowStarted = () => ws.lines().some((line) => line.step === "slow" && line.kind === "start");
     const losing = new Proxy(world.store, {
-      get: (target, name, receiver) => (name === "renewLease" ? async () => false : Reflect.get(target, name, receiver)),
+      get: (target, name, receiver) =>
+        name === "renewLease" ? async (...args: Parameters<typeof target.renewLease>) => !slowStarted() && target.renewLease(...args) : Reflect.get(target, name, receiver),
     });
     const loser = new Reconciler({ ...world.reconciler.engine.deps, store: losing }, FAST);
     await world.lifecycle.record(key, openIntent(SHA1));
