@@ -11,6 +11,7 @@ import { githubRequestsPerLifecycle } from "./scenarios/github-requests.js";
 import { postgresTimeToReady } from "./scenarios/postgres-ready.js";
 import { reaperAtScale } from "./scenarios/reaper-scale.js";
 import { startLifecycleApp } from "./scenarios/lifecycle-app.js";
+import { storeOutageCpu } from "./scenarios/store-outage.js";
 import { webhookIngest } from "./scenarios/webhook-ingest.js";
 
 /**
@@ -72,6 +73,7 @@ async function runScenarios(): Promise<ScenarioResult[]> {
     if (wants(options, 5)) results.push(await githubRequestsPerLifecycle(ctx, github, app));
     if (wants(options, 4)) results.push(await postgresTimeToReady(ctx, github, app));
   }
+  if (wants(options, 7)) results.push(await storeOutageCpu(ctx, github));
   return results;
 }
 

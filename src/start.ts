@@ -47,6 +47,8 @@ export interface StartOptions {
    * throttling spaces writes seconds apart, which only slows a test down.
    */
   Octokit?: typeof ProbotOctokit;
+  /** The reconciler's clock (ms since the epoch), default the wall clock: tests move it instead of waiting for an expiry. */
+  now?: () => number;
 }
 
 /**
@@ -55,7 +57,7 @@ export interface StartOptions {
  * GitHub notifier between them, and the background jobs. `main.ts` calls it
  * with the real environment; end-to-end tests with theirs.
  */
-export async function startEphemera({ env, log, engineOptions, Octokit = ProbotOctokit }: StartOptions): Promise<RunningEphemera> {
+export async function startEphemera({ env, log, engineOptions, Octokit = ProbotOctokit, now }: StartOptions): Promise<RunningEphemera> {
   const privateKey = loadPrivateKey(env.privateKey);
   const runtime = await openRuntime(env, log);
   await runtime.checkProviders().catch(async (error: unknown) => {
@@ -103,6 +105,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       commands,
       log: log.child({ name: "reconciler" }),
       onPass: metrics.countReconcilePass,
+      ...(now && { now }),
     },
     engineOptions,
   );

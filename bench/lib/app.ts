@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, stat
 import { join, resolve } from "node:path";
 import { letStepUidsIn, TSX_LOADER } from "../../test/helpers/app-process.js";
 import { freePort } from "../../test/helpers/redis-server.js";
+import { waitFor } from "../../test/helpers/wait-for.js";
 
 const MAIN = resolve(import.meta.dirname, "../../src/main.ts");
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
@@ -87,18 +88,15 @@ export async function startProcess({ name, env, dir, profileDir, script = MAIN }
 }
 
 async function waitUntilHealthy(proc: BenchProcess, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
+  const healthy = async () => {
     if (child.exitCode !== null) throw new Error(`${proc.name} exited with ${child.exitCode}:\n${proc.tail()}`);
-    try {
-      if ((await fetch(proc.url("/healthz"))).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  await proc.stop();
-  throw new Error(`${proc.name} did not answer /healthz within 30 s:\n${proc.tail()}`);
+    // A refused connection: not listening yet.
+    return (await fetch(proc.url("/healthz")).catch(() => undefined))?.ok;
+  };
+  await waitFor(healthy, () => `${proc.name} did not answer /healthz:\n${proc.tail()}`, 30_000).catch(async (error: unknown) => {
+    await proc.stop();
+    throw error;
+  });
 }
 
 /** utime + stime of a process, fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name). */

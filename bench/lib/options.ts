@@ -8,16 +8,17 @@ export interface BenchOptions {
   quick: boolean;
   /** Write V8 CPU profiles of the ingest servers (bench/profiles/) and print where their time went. */
   profile: boolean;
-  /** Scenarios to run (1–6; 1, 2 and 6 are one group: naming any runs all three); all when absent. */
+  /** Scenarios to run (1–7; 1, 2 and 6 are one group: naming any runs all three); all when absent. */
   only: ReadonlySet<number> | null;
   ingest: { concurrency: number; prs: number; warmupMs: number; roundMs: number; soloMs: number; rounds: number; maxRequestsPerRound: number };
   roundTrips: { webhooks: number };
   reaper: { repos: number; smallPrsPerRepo: number; largePrsPerRepo: number; sample: number; rounds: number };
   postgres: { rounds: number };
+  storeOutage: { rounds: number; roundMs: number };
 }
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
-  const known = /^--(quick|profile|only=[1-6](,[1-6])*)$/;
+  const known = /^--(quick|profile|only=[1-7](,[1-7])*)$/;
   const unknown = argv.filter((arg) => !known.test(arg));
   if (unknown.length > 0) throw new Error(`unknown argument ${unknown.join(" ")}: use --quick, --profile, --only=1,3`);
   const quick = argv.includes("--quick");
@@ -38,6 +39,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     roundTrips: { webhooks: quick ? 5 : 12 },
     reaper: { repos: 1000, smallPrsPerRepo: 10, largePrsPerRepo: quick ? 100 : 1000, sample: quick ? 2000 : 10_000, rounds: quick ? 3 : 5 },
     postgres: { rounds: quick ? 3 : 5 },
+    storeOutage: { rounds: quick ? 3 : 5, roundMs: quick ? 2000 : 3000 },
   };
 }
 

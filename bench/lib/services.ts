@@ -1,5 +1,6 @@
 import { testAppCredentials } from "../../test/helpers/app-credentials.js";
 import { startFakeGitHub, type FakeGitHub } from "../../test/helpers/fake-github.js";
+import { waitFor } from "../../test/helpers/wait-for.js";
 import type { BenchContext } from "./context.js";
 
 /** The fake GitHub API every Ephemera process of the run talks to (loopback), and the App's credentials. */
@@ -19,17 +20,13 @@ export async function startGitHub(ctx: BenchContext): Promise<GitHub> {
 
 /** Resolves once `fake` has received no request for `quietMs` (at most `timeoutMs`): the app's background work has settled. */
 export async function githubQuiet(fake: FakeGitHub, quietMs: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let seen = fake.requests.length;
   let since = Date.now();
-  while (Date.now() < deadline) {
-    await new Promise((done) => setTimeout(done, 100));
-    if (fake.requests.length !== seen) {
-      seen = fake.requests.length;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) {
-      return;
-    }
-  }
-  throw new Error(`GitHub requests did not stop within ${timeoutMs / 1000} s`);
+  const quiet = () => {
+    if (fake.requests.length === seen) return Date.now() - since >= quietMs;
+    seen = fake.requests.length;
+    since = Date.now();
+    return false;
+  };
+  await waitFor(quiet, "GitHub requests to stop", timeoutMs, 100);
 }

@@ -6,6 +6,7 @@ import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { testAppCredentials } from "../helpers/app-credentials.js";
 import { startFakeGitHub, type FakeGitHub } from "../helpers/fake-github.js";
 import { startPrivateRedis } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import type { ChaosOptions } from "./chaos-options.js";
 import { createDeliverer } from "./deliverer.js";
 import { computeFigures, type FigureReport } from "./figures.js";
@@ -217,7 +218,6 @@ function lastFsyncedAof(dir: string, appendfsync: ChaosOptions["appendfsync"]): 
  * deadline is what the figures report.
  */
 async function waitForConvergence({ records, store, gh, timeoutMs }: { records: LifeRecord[]; store: ReturnType<typeof createRedisStore>; gh: FakeGitHub; timeoutMs: number }): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
   const settled = async () => {
     for (const { plan } of records) {
       const snapshot = await store.load({ repoId: plan.scenario.repoId, pr: plan.scenario.pr });
@@ -230,10 +230,10 @@ async function waitForConvergence({ records, store, gh, timeoutMs }: { records: 
     }
     return true;
   };
-  while (Date.now() < deadline) {
-    const last = gh.requests.at(-1)?.receivedAtMs ?? 0;
-    if (Date.now() - last >= 3_000 && (await settled())) return true;
-    await sleep(500);
-  }
-  return false;
+  const quiet = () => Date.now() - (gh.requests.at(-1)?.receivedAtMs ?? 0) >= 3_000;
+  // Every half second: each look loads every PR's record.
+  return waitFor(async () => quiet() && (await settled()), "convergence", timeoutMs, 500).then(
+    () => true,
+    () => false,
+  );
 }

@@ -53,11 +53,18 @@ export class SurfaceWorld {
   app!: InProcessApp;
   private redis!: PrivateRedis;
   private clock = Date.now() - 10 * 60_000;
+  /** How far the app's reconciler clock runs ahead of the wall clock. */
+  private reconcilerAheadMs = 0;
 
   /** GitHub's event times: a second apart, in the recent past, always increasing. */
   tick(): Date {
     this.clock += 1000;
     return new Date(this.clock);
+  }
+
+  /** Moves the app's reconciler clock to `at` (ms since the epoch), from where it runs on: a test need not wait for an expiry. */
+  setReconcilerClock(at: number): void {
+    this.reconcilerAheadMs = at - Date.now();
   }
 
   async start(options: WorldOptions): Promise<void> {
@@ -75,6 +82,7 @@ export class SurfaceWorld {
       redisUrl: this.redis.url,
       keyPrefix: "surface:",
       operatorConfig: stringify(options.operator),
+      now: () => Date.now() + this.reconcilerAheadMs,
     });
   }
 
@@ -94,8 +102,8 @@ export class SurfaceWorld {
   }
 
   /** Waits until `check` holds; on timeout the failure shows the app's log and GitHub's requests. */
-  until(check: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void> {
-    return waitFor(check, () => this.describe(), timeoutMs);
+  async until(check: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void> {
+    await waitFor(check, () => this.describe(), timeoutMs);
   }
 
   stepLog(): string[] {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ensureStickyComment, stickyMarker } from "../../src/github/ensure-comment.js";
 import { GitHubGoneError } from "../../src/github/github-api.js";
-import { API, github, OTHER_BOT, OUR_BOT, OWNER, PERSON, REPO, strictGitHub, testOctokit } from "./strict-github.js";
+import { API, github, OTHER_BOT, OUR_BOT, OWNER, PERSON, REPO, strictGitHub, testOctokit } from "../helpers/strict-github.js";
 
 const PR = 42;
 const MARKER = stickyMarker(PR);

@@ -6,7 +6,7 @@ import {
   previewEnvironment,
 } from "../../src/github/ensure-deployment.js";
 import { GitHubGoneError } from "../../src/github/github-api.js";
-import { github, OUR_BOT, OWNER, PERSON, REPO, strictGitHub, testOctokit } from "./strict-github.js";
+import { github, OUR_BOT, OWNER, PERSON, REPO, strictGitHub, testOctokit } from "../helpers/strict-github.js";
 
 const PR = 42;
 const SHA = "a".repeat(40);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClaimBusyError, LostClaimError, withNotifyClaim, type NotifyClaimParams } from "../../src/github/notify-claim.js";
 import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /**
  * The notifier's claim on a PR: one holder at a time, a waiter that gets it
@@ -32,6 +33,16 @@ function claimOf(owner: string, overrides: Partial<NotifyClaimParams> = {}): Not
 describe("the notifier's claim on a PR", () => {
   it("lets one replica write at a time: the other waits for the release", async () => {
     nextPr++;
+    // Who was refused the claim: proof that the second replica asked, and waits.
+    const refused: string[] = [];
+    const acquireLease = store.acquireLease.bind(store);
+    const watched: RedisStore = Object.assign(Object.create(store) as RedisStore, {
+      acquireLease: async (...args: Parameters<RedisStore["acquireLease"]>) => {
+        const taken = await acquireLease(...args);
+        if (!taken) refused.push(args[2]);
+        return taken;
+      },
+    });
     const order: string[] = [];
     let releaseFirst!: () => void;
     const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
@@ -41,11 +52,12 @@ describe("the notifier's claim on a PR", () => {
       await claim.beforeWrite();
       order.push("a ends");
     });
-    await sleep(50);
-    const second = withNotifyClaim(claimOf("b"), async () => {
+    await waitFor(() => order.includes("a starts"), "a holding the claim");
+    const second = withNotifyClaim(claimOf("b", { store: watched }), async () => {
       order.push("b starts");
     });
-    await sleep(200);
+    // Refused twice: it asked again after a wait, and still did not start.
+    await waitFor(() => refused.filter((owner) => owner === "b").length >= 2, "b refused twice");
     expect(order).toEqual(["a starts"]);
     releaseFirst();
     await Promise.all([first, second]);

@@ -11,6 +11,7 @@ import type { EnvFields } from "../../src/lifecycle/state-store.js";
 import { testAppCredentials } from "../helpers/app-credentials.js";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /**
  * Issue 11's three GitHub symptoms, provoked on purpose: replicas of the
@@ -156,7 +157,7 @@ describe("one writer per PR on GitHub", () => {
       const fields = await reconcile(key, "ready", sha(100 + round));
       void dying.environmentChanged(notice(key, fields, "ready"));
       // Until GitHub has made what the dying writer asked for.
-      await waitUntil(() => (round % 2 ? ours(key.pr).length > 0 : deploymentsOf(key.pr).length > 0));
+      await waitFor(() => (round % 2 ? ours(key.pr).length > 0 : deploymentsOf(key.pr).length > 0), "the first write", 10_000);
       await successor.environmentChanged(notice(key, fields, "ready"));
       await successor.drain();
       if (ours(key.pr).length !== 1) symptoms.twoComments++;
@@ -217,7 +218,11 @@ describe("one writer per PR on GitHub", () => {
     const dying = replica("dying", { dieAfter: /^GET .*\/deployments\?environment=/ });
     const deleted = await reconcile(key, "deleted", sha(400));
     void dying.environmentChanged(notice(key, deleted, "deleted"));
-    await waitUntil(() => gh.requests.some((request) => request.method === "GET" && request.path === "/repos/acme/web/deployments" && request.query?.environment === `preview/pr-${key.pr}` && request.query.sha === undefined));
+    await waitFor(
+      () => gh.requests.some((request) => request.method === "GET" && request.path === "/repos/acme/web/deployments" && request.query?.environment === `preview/pr-${key.pr}` && request.query.sha === undefined),
+      "the deployments listed",
+      10_000,
+    );
     const successor = replica("successor");
     expect(await successor.catchUp()).toBeGreaterThanOrEqual(1);
     await successor.drain();
@@ -229,11 +234,3 @@ describe("one writer per PR on GitHub", () => {
     expect(gh.requests.slice(requests).filter((request) => request.path.includes(`/deployments`))).toEqual([]);
   });
 });
-
-async function waitUntil(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met within 10 s");
-    await sleep(10);
-  }
-}

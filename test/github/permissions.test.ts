@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createWriteAccessCheck } from "../../src/github/permissions.js";
-import { github, OWNER, REPO, strictGitHub, testOctokit } from "./strict-github.js";
+import { github, OWNER, REPO, strictGitHub, testOctokit } from "../helpers/strict-github.js";
 
 const permissionOf = (user: string) => `/repos/${OWNER}/${REPO}/collaborators/${user}/permission`;
 const query = (username: string) => ({ octokit: testOctokit(), owner: OWNER, repo: REPO, username });

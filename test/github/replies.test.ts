@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GitHubGoneError } from "../../src/github/github-api.js";
 import { react, reply } from "../../src/github/replies.js";
-import { github, OWNER, REPO, strictGitHub, testOctokit } from "./strict-github.js";
+import { github, OWNER, REPO, strictGitHub, testOctokit } from "../helpers/strict-github.js";
 
 const target = { octokit: testOctokit(), owner: OWNER, repo: REPO };
 const reactions = (id: number) => `/repos/${OWNER}/${REPO}/issues/comments/${id}/reactions`;

@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { freePort } from "./redis-server.js";
+import { waitFor } from "./wait-for.js";
 
 const MAIN = resolve(import.meta.dirname, "../../src/main.ts");
 /** tsx resolved from this checkout, so the app can run from any working directory. */
@@ -125,15 +126,13 @@ export async function spawnApp({ env, cwd = mkdtempSync(join(tmpdir(), "ephemera
 }
 
 async function waitUntilHealthy(app: AppProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (app.child.exitCode !== null) throw new Error(`app exited with ${app.child.exitCode}:\n${app.output()}`);
-    try {
-      if ((await fetch(app.url("/healthz"))).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`app did not become healthy:\n${app.output()}`);
+  await waitFor(
+    async () => {
+      if (app.child.exitCode !== null) throw new Error(`app exited with ${app.child.exitCode}:\n${app.output()}`);
+      // A refused connection: not listening yet.
+      return (await fetch(app.url("/healthz")).catch(() => undefined))?.ok;
+    },
+    () => `app did not become healthy:\n${app.output()}`,
+    timeoutMs,
+  );
 }

@@ -5,8 +5,8 @@ import { escapePointer, findOperation, requestSchemas, type Operation } from "./
 /**
  * Checks a request sent to GitHub against GitHub's own OpenAPI description:
  * the operation must exist, and its path and query parameters and JSON body
- * must be valid against the operation's schemas. The fakes run every request
- * through it, so a test fails when Ephemera sends something GitHub would
+ * must be valid against the operation's schemas. The fake GitHub runs every
+ * request through it, so a test fails when Ephemera sends something GitHub would
  * refuse (or silently ignore, like a misspelt body field).
  *
  *     checkGitHubRequest({ method: "POST", path: "/api/v3/repos/o/r/deployments", headers, body })

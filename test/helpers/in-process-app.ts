@@ -8,6 +8,7 @@ import type { EngineOptions } from "../../src/lifecycle/engine.js";
 import { startEphemera, type RunningEphemera } from "../../src/start.js";
 import type { StateStore } from "../../src/lifecycle/state-store.js";
 import type { testAppCredentials } from "./app-credentials.js";
+import type { FakeGitHub } from "./fake-github.js";
 import { freePort } from "./redis-server.js";
 import { deliver } from "./webhooks.js";
 
@@ -16,7 +17,7 @@ import { deliver } from "./webhooks.js";
  * (`startEphemera`, what src/main.ts calls), listening on a free port of
  * 127.0.0.1: webhooks reach it over HTTP, signed, as GitHub sends them, and
  * the test reads the store the app writes. Cheaper than a child process
- * (test/helpers/app-process.ts), and nock can intercept its GitHub calls.
+ * (test/helpers/app-process.ts).
  */
 
 export interface InProcessApp {
@@ -34,8 +35,8 @@ export interface InProcessApp {
 
 export interface InProcessAppOptions {
   credentials: ReturnType<typeof testAppCredentials>;
-  /** Where GitHub is: a fake's `env`, or a host nock intercepts. */
-  github: { GHE_HOST: string; GHE_PROTOCOL: "http" | "https" };
+  /** Where GitHub is: the fake's `env`. */
+  github: FakeGitHub["env"];
   redisUrl: string;
   /** A fresh prefix per app keeps its keys apart from any other test's. */
   keyPrefix: string;
@@ -44,6 +45,8 @@ export interface InProcessAppOptions {
   engineOptions?: Partial<EngineOptions>;
   /** Sees every log line, at every level (the app then logs at `trace`). */
   onLog?: (line: string) => void;
+  /** The reconciler's clock; default the wall clock. */
+  now?: () => number;
 }
 
 /**
@@ -104,6 +107,7 @@ export async function startInProcessApp(options: InProcessAppOptions): Promise<I
     log,
     engineOptions: { ...FAST_ENGINE, ...options.engineOptions },
     Octokit: UnthrottledOctokit,
+    ...(options.now && { now: options.now }),
   });
   const url = `http://127.0.0.1:${port}/api/github/webhooks`;
   return {

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { waitFor } from "./wait-for.js";
 
 /**
  * A private redis-server for one test file: its own port and directory, so a
@@ -48,21 +49,25 @@ export async function freePort(): Promise<number> {
 }
 
 async function waitForPing(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on("error", () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      probe.disconnect();
-    }
-  }
+  let lastError: unknown;
+  await waitFor(
+    async () => {
+      const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on("error", () => undefined);
+      try {
+        await probe.connect();
+        await probe.ping();
+        return true;
+      } catch (error) {
+        lastError = error;
+        return false;
+      } finally {
+        probe.disconnect();
+      }
+    },
+    () => `redis-server on port ${port} did not answer PING: ${String(lastError)}`,
+    10_000,
+  );
 }
 
 export async function startPrivateRedis({ appendfsync }: PrivateRedisOptions = {}): Promise<PrivateRedis> {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { CommandDesk } from "../../src/lifecycle/command-desk.js";
 import type { CommandIntent } from "../../src/lifecycle/intent.js";
-import { closeIntent, HOUR, openIntent, waitFor } from "./harness.js";
+import { closeIntent, HOUR, openIntent } from "./harness.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { makeWorld, type World } from "./world.js";
 
 /**
@@ -52,7 +53,7 @@ describe("recorded commands", () => {
     expect(await world.lifecycle.record(key, command(11), "delivery-11")).toBe("duplicate");
     await world.until(key, "extended", (fields) => Date.parse(fields.expires_at ?? "") > before);
     const { store } = world;
-    await waitFor("inbox empty", async () => (await store.load(key))?.inbox.length === 0);
+    await waitFor(async () => (await store.load(key))?.inbox.length === 0, "inbox empty");
 
     expect(calls).toEqual([11, 11]);
     expect(Date.parse((await world.store.load(key))?.fields.expires_at ?? "")).toBe(before + HOUR);
@@ -83,7 +84,7 @@ describe("recorded commands", () => {
     await world.lifecycle.record(fresh, command(22));
     await world.lifecycle.record(fresh, closeIntent());
     // A recent one is retried (with the environment's error backoff), the close waiting behind it.
-    await waitFor("retried", async () => calls >= 3);
+    await waitFor(() => calls >= 3, "retried");
     expect((await world.store.load(fresh))?.fields.status).toBe("ready");
   });
 });

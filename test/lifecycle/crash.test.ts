@@ -5,7 +5,8 @@ import type { EnvKey } from "../../src/lifecycle/environment.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { StateStore } from "../../src/lifecycle/state-store.js";
 import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
-import { closeIntent, openIntent, pushIntent, stepWorkspace, waitFor, type StepLine, type StepWorkspace } from "./harness.js";
+import { closeIntent, openIntent, pushIntent, stepWorkspace, type StepLine, type StepWorkspace } from "./harness.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { bundleWorker, killOrphanSteps, spawnWorker } from "./worker-spawn.js";
 import type { WorkerParams } from "./worker-process.js";
 import { SECRET_KEY } from "./world.js";
@@ -101,7 +102,7 @@ describe("crash recovery", () => {
       // At a step boundary: right after the k-th new line (a step starting or ending).
       const target = ws.lines().length + 1 + (trial % 3);
       if (trial % 2 === 0) {
-        boundaryKills += (await waitFor("step lines", async () => ws.lines().length >= target, 1_500).catch(() => false)) ? 1 : 0;
+        boundaryKills += (await waitFor(async () => ws.lines().length >= target, "step lines", 1_500).catch(() => false)) ? 1 : 0;
       } else {
         await sleep(50 + Math.floor(Math.random() * 900));
       }
@@ -113,8 +114,8 @@ describe("crash recovery", () => {
 
     for (const key of envs) await store.recordIntent(key, closeIntent(), { keyTtlMs: 3_600_000 });
     await waitFor(
-      "every environment deleted",
       async () => (await Promise.all(envs.map((key) => store.load(key)))).every((snapshot) => snapshot?.fields.status === "deleted"),
+      "every environment deleted",
       40_000,
     ).catch(async (error: unknown) => {
       const states = await Promise.all(envs.map(async (key) => `pr-${key.pr}: ${JSON.stringify((await store.load(key))?.events.slice(-3))}`));

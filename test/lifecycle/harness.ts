@@ -154,13 +154,3 @@ export function pushIntent(sha: string, extra: Partial<typeof prFacts> = {}, at 
 export function closeIntent(at = githubTime(), reason = "closed"): Intent {
   return { type: "close", at, reason };
 }
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

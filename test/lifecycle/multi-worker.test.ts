@@ -6,7 +6,8 @@ import type { Intent } from "../../src/lifecycle/intent.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import type { StateStore } from "../../src/lifecycle/state-store.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
-import { stepWorkspace, waitFor, type StepLine, type StepWorkspace } from "./harness.js";
+import { stepWorkspace, type StepLine, type StepWorkspace } from "./harness.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { bundleWorker, spawnWorker, type WorkerProcess } from "./worker-spawn.js";
 import { SECRET_KEY } from "./world.js";
 
@@ -178,8 +179,8 @@ describe.each([2, 3])("%i workers on one Redis", (WORKERS) => {
     }
 
     await waitFor(
-      "every environment deleted",
       async () => (await Promise.all(keys.map((key) => store.load(key)))).every((snapshot) => snapshot?.fields.status === "deleted"),
+      "every environment deleted",
       90_000,
     );
     const elapsed = Date.now() - started;

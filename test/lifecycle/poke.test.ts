@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { StateStore } from "../../src/lifecycle/state-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { closeIntent, openIntent, pushIntent, stepWorkspace, waitFor } from "./harness.js";
+import { closeIntent, openIntent, pushIntent, stepWorkspace } from "./harness.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { makeWorld, type World } from "./world.js";
 
 /**
@@ -87,7 +88,7 @@ describe("poking the reconciler", () => {
     const key = { repoId: 303, pr: 1 };
     await world.lifecycle.record(key, openIntent(SHA1));
     world.reconciler.start();
-    await waitFor("the step to start", async () => world?.ws.lines().some((line) => line.step === "migrate"));
+    await waitFor(() => world?.ws.lines().some((line) => line.step === "migrate"), "the step to start");
     const closedAt = Date.now();
     await world.lifecycle.record(key, closeIntent());
     await world.until(key, "deleted", (fields) => fields.status === "deleted", renewEveryMs);

@@ -1,9 +1,10 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createReadinessProbe, type ReadinessProbe } from "../../src/lifecycle/readiness-probe.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { openIntent } from "./harness.js";
 import { makeWorld, type World } from "./world.js";
 
@@ -81,13 +82,20 @@ describe("readiness", () => {
 
   it("runs a command check until it exits 0", async () => {
     world = await makeWorld({
-      config: { templates: { default: { steps: [{ name: "deploy", run: "./step.sh deploy" }], readiness: { run: "test -f ./ready-flag", timeout: "10s", interval: "1s" } } } },
+      // Each try leaves a line in `tries`, so the test knows the check ran and did not pass.
+      config: {
+        templates: {
+          default: { steps: [{ name: "deploy", run: "./step.sh deploy" }], readiness: { run: "echo >> tries && test -f ./ready-flag", timeout: "10s", interval: "1s" } },
+        },
+      },
     });
     const key = { repoId: 303, pr: 3 };
+    const triesFile = join(world.ws.dir, "tries");
+    const tries = () => (existsSync(triesFile) ? readFileSync(triesFile, "utf8").split("\n").length - 1 : 0);
     await world.lifecycle.record(key, openIntent(SHA));
     world.reconciler.start();
     await world.until(key, "provisioned", (fields) => fields.checkpoints?.deploy !== undefined);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await waitFor(() => tries() >= 2, "two tries of the check");
     expect((await world.store.load(key))?.fields.status).toBe("provisioning");
     writeFileSync(join(world.ws.dir, "ready-flag"), "");
     await world.until(key, "ready", (fields) => fields.status === "ready");

@@ -90,11 +90,18 @@ describe("reconciler", () => {
   });
 
   it("tears down an expired environment without any event, warning first", async () => {
-    world = await makeWorld({ config: { templates: { default: template({ ttl: "2s", warnBefore: "1s" }) } } });
+    // The engine's clock is moved instead of waited for: into the warning's second, then past the expiry.
+    let ahead = 0;
+    world = await makeWorld({ config: { templates: { default: template({ ttl: "2s", warnBefore: "1s" }) } }, now: () => Date.now() + ahead });
     const key = { repoId: 102, pr: 7 };
     await world.lifecycle.record(key, openIntent(SHA1));
     world.reconciler.start();
-    await world.until(key, "ready", (f) => f.status === "ready");
+    const ready = await world.until(key, "ready", (f) => f.status === "ready");
+    const expiresAt = Date.parse(ready.expires_at ?? "");
+    const { notifier } = world;
+    ahead = expiresAt - 500 - Date.now();
+    await waitFor(() => notifier.eventsOf(key).includes("expiry_warning"), "the expiry warning");
+    ahead = expiresAt + 100 - Date.now();
     const deleted = await world.until(key, "deleted by expiry", (f) => f.status === "deleted", 10_000);
     expect(deleted.desired).toMatchObject({ open: false, closeReason: "expired" });
     const events = world.notifier.eventsOf(key);
@@ -205,8 +212,13 @@ describe("reconciler", () => {
     await world.lifecycle.record(key, closeIntent(new Date(Date.UTC(2026, 5, 1, 12, 0, 2)).toISOString()));
     await world.lifecycle.record(key, pushIntent(SHA2, {}, pushedAt));
     await world.until(key, "deleted", (f) => f.status === "deleted");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect((await world.store.load(key))?.fields.status).toBe("deleted");
+    // Done with it: the late push folded in (inbox empty) and nothing left due.
+    const { store } = world;
+    const settled = await waitFor(async () => {
+      const snapshot = await store.load(key);
+      return snapshot?.inbox.length === 0 && snapshot.dueAt === null && snapshot;
+    }, "the late push folded in and nothing due");
+    expect(settled.fields.status).toBe("deleted");
     await world.lifecycle.record(key, openIntent(SHA2, {}, new Date(Date.UTC(2026, 5, 1, 13)).toISOString()));
     const revived = await world.until(key, "revived", (f) => f.status === "ready");
     expect(revived.checkpoints?.build?.sha).toBe(SHA2);
@@ -233,9 +245,12 @@ describe("reconciler", () => {
     });
     writeFileSync(join(world.ws.dir, "delay"), "20");
     const key = { repoId: 110, pr: 9 };
-    // This worker's store refuses its renewals, as when its lease ran out and another worker took it.
+    // This worker's store refuses its renewals once the step runs, as when its lease ran out and another worker took it.
+    const { ws } = world;
+    const slowStarted = () => ws.lines().some((line) => line.step === "slow" && line.kind === "start");
     const losing = new Proxy(world.store, {
-      get: (target, name, receiver) => (name === "renewLease" ? async () => false : Reflect.get(target, name, receiver)),
+      get: (target, name, receiver) =>
+        name === "renewLease" ? async (...args: Parameters<typeof target.renewLease>) => !slowStarted() && target.renewLease(...args) : Reflect.get(target, name, receiver),
     });
     const loser = new Reconciler({ ...world.reconciler.deps, store: losing }, FAST);
     await world.lifecycle.record(key, openIntent(SHA1));

@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PostgresProvider } from "../../src/providers/postgres-provider.js";
 import { isSealed } from "../../src/lifecycle/sealing.js";
 import { openTestPostgres, type TestPostgres } from "../helpers/postgres.js";
-import { closeIntent, openIntent, testLog, waitFor } from "./harness.js";
+import { closeIntent, openIntent, testLog } from "./harness.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { makeWorld, type World } from "./world.js";
 
 /**
@@ -55,7 +56,7 @@ describe("teardown wins", () => {
     const database = `${pg.prefix}201_pr1`;
     await world.lifecycle.record(key, openIntent(SHA));
     world.reconciler.start();
-    await waitFor("the second step to start", async () => world?.ws.lines().some((line) => line.step === "migrate"));
+    await waitFor(() => world?.ws.lines().some((line) => line.step === "migrate"), "the second step to start");
     expect(await databaseExists(database)).toBe(true);
 
     const exported = JSON.stringify(await world.store.exportKeys(key));

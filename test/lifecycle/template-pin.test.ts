@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { closeIntent, openIntent, pushIntent, waitFor } from "./harness.js";
+import { closeIntent, openIntent, pushIntent } from "./harness.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { makeWorld, type World } from "./world.js";
 
 /**
@@ -43,7 +44,7 @@ describe("the template is fixed when the environment is created", () => {
     repoFile = { template: "beta" };
     await world.lifecycle.record(key, pushIntent(SHA2));
     const w = world;
-    await waitFor("the push to be deployed", async () => ended(w).includes("deploy-a@2"));
+    await waitFor(() => ended(w).includes("deploy-a@2"), "the push to be deployed");
     await world.until(key, "ready again", (fields) => fields.status === "ready");
     expect((await world.store.load(key))?.fields.config?.template).toBe("alpha");
 

@@ -10,7 +10,8 @@ import { RunProvider } from "../../src/providers/run-provider.js";
 import { createSealer } from "../../src/lifecycle/sealing.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { EnvFields, StateStore } from "../../src/lifecycle/state-store.js";
-import { FAST, operatorConfig, RecordingNotifier, stepWorkspace, testLog, waitFor, type StepWorkspace } from "./harness.js";
+import { FAST, operatorConfig, RecordingNotifier, stepWorkspace, testLog, type StepWorkspace } from "./harness.js";
+import { waitFor } from "../helpers/wait-for.js";
 import type { ReadinessProbe } from "../../src/lifecycle/readiness-probe.js";
 
 /**
@@ -42,6 +43,8 @@ export async function makeWorld(params: {
   /** The sealing keys, newest first; default `SECRET_KEY` alone. */
   secretKeys?: readonly string[];
   commands?: CommandDesk;
+  /** The reconciler's and the lifecycle API's clock (ms since the epoch); default the wall clock. */
+  now?: () => number;
 }): Promise<World> {
   const ws = stepWorkspace();
   const store = params.store ?? openSqliteStore({ file: join(ws.dir, "state.sqlite"), prefix: "ephemera:" });
@@ -58,11 +61,12 @@ export async function makeWorld(params: {
       ...(params.readinessProbe && { readinessProbe: params.readinessProbe }),
       ...(params.commands && { commands: params.commands }),
       onPass: () => (passes += 1),
+      ...(params.now && { now: params.now }),
     },
     { ...FAST, ...params.options },
   );
   // As the server wires it: a recorded intent pokes the reconciler.
-  const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
+  const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key), ...(params.now && { now: params.now }) });
   return {
     ws,
     store,
@@ -71,10 +75,14 @@ export async function makeWorld(params: {
     lifecycle,
     passes: () => passes,
     until: (key, what, predicate, timeoutMs) =>
-      waitFor(what, async () => {
-        const fields = (await store.load(key))?.fields;
-        return fields !== undefined && predicate(fields) && fields;
-      }, timeoutMs),
+      waitFor(
+        async () => {
+          const fields = (await store.load(key))?.fields;
+          return fields !== undefined && predicate(fields) && fields;
+        },
+        what,
+        timeoutMs,
+      ),
     async dispose() {
       await reconciler.stop();
       await store.close();

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { githubMetrics } from "../../src/metrics/octokit-metrics.js";
 import { createMetrics, type Metrics } from "../../src/metrics/registry.js";
 import { testAppCredentials } from "../helpers/app-credentials.js";
-import { github, OWNER, REPO, strictGitHub } from "../github/strict-github.js";
+import { github, OWNER, REPO, strictGitHub } from "../helpers/strict-github.js";
 import { scrape, valueOf } from "./scrape.js";
 
 const NOW = Date.parse("2026-03-01T12:00:00.000Z");

@@ -10,7 +10,8 @@ import { RunProvider } from "../../src/providers/run-provider.js";
 import { createSealer } from "../../src/lifecycle/sealing.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { EnvFields } from "../../src/lifecycle/state-store.js";
-import { closeIntent, FAST, openIntent, operatorConfig, pushIntent, RecordingNotifier, stepWorkspace, testLog, waitFor } from "../lifecycle/harness.js";
+import { closeIntent, FAST, openIntent, operatorConfig, pushIntent, RecordingNotifier, stepWorkspace, testLog } from "../lifecycle/harness.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { histogramOf, scrape, valueOf } from "./scrape.js";
 
 /**
@@ -55,10 +56,10 @@ it("observes time to URL, setup, a failed attempt and teardown from a real recon
   const lifecycle = new Lifecycle({ store });
   const key = { repoId: 501, pr: 3 };
   const until = (what: string, predicate: (fields: Partial<EnvFields>) => boolean) =>
-    waitFor(what, async () => {
+    waitFor(async () => {
       const fields = (await store.load(key))?.fields;
       return fields !== undefined && predicate(fields);
-    });
+    }, what);
 
   await lifecycle.record(key, openIntent("1".repeat(40)));
   reconciler.start();
@@ -66,7 +67,7 @@ it("observes time to URL, setup, a failed attempt and teardown from a real recon
 
   ws.breakStep("deploy", "flaky");
   await lifecycle.record(key, pushIntent("2".repeat(40)));
-  await waitFor("a failed attempt", async () => recorded.eventsOf(key).includes("step_retry"));
+  await waitFor(() => recorded.eventsOf(key).includes("step_retry"), "a failed attempt");
   ws.heal("deploy");
   await until("ready for the push", (fields) => fields.status === "ready" && fields.checkpoints?.deploy?.sha === "2".repeat(40));
 

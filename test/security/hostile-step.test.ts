@@ -148,8 +148,12 @@ describe("a hostile PR", () => {
     const workdirs = join(layout.dir, "workdirs");
     await open(app, repoId, 1);
     const victimPaths = join(workdirOf(workdirs, { repoId, pr: 1 }), "paths");
-    await waitFor(() => existsSync(victimPaths), () => app.output());
-    writeFileSync(join(layout.dir, "victim-paths"), readFileSync(victimPaths), { mode: 0o644 });
+    // Its whole line: the shell creates the file before it writes to it.
+    const paths = await waitFor(() => {
+      const text = existsSync(victimPaths) ? readFileSync(victimPaths, "utf8") : "";
+      return text.endsWith("\n") && text;
+    }, () => app.output());
+    writeFileSync(join(layout.dir, "victim-paths"), paths, { mode: 0o644 });
     await open(app, repoId, 2);
     const results = await resultsIn(workdirOf(workdirs, { repoId, pr: 2 }), app);
     await waitFor(() => gh.deploymentsOf(`octo/shop-${repoId}`, "preview/pr-2").at(-1)?.statuses.at(-1)?.state === "success", () => app.output());
