@@ -78,8 +78,9 @@ export class CliReconciler {
       notifier,
       ...(wiring.commands && { commands: wiring.commands }),
       log: cli.log.child({ name: "reconciler" }),
+      now: cli.now,
     });
-    this.lifecycle = new Lifecycle({ store });
+    this.lifecycle = new Lifecycle({ store, now: cli.now });
     // Ctrl-C: running steps are stopped (their process groups killed), and the next worker resumes.
     cli.signal.addEventListener("abort", () => void this.reconciler.stop(), { once: true });
   }

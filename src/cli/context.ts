@@ -26,6 +26,8 @@ export interface CliIO {
   signal?: AbortSignal;
   /** Opens the runtime; tests wrap the real one to swap a provider. */
   openRuntime?: (env: RuntimeEnv, log: Logger, options: RuntimeOptions) => Promise<Runtime>;
+  /** The reconciler's clock (what has expired); tests move it instead of waiting. Default: the wall clock. */
+  now?: () => number;
 }
 
 /** What a command works with. The runtime and GitHub are opened on first use, and closed when the command ends. */
@@ -40,13 +42,14 @@ export class CliContext {
     readonly signal: AbortSignal,
     private readonly open: NonNullable<CliIO["openRuntime"]>,
     private readonly runsSteps: boolean,
+    readonly now: () => number,
   ) {}
 
   /** Reads the configuration (an `EnvError` names a bad variable) and makes the logger. */
   static async create(io: CliIO, out: Output, { runsSteps }: RuntimeOptions): Promise<CliContext> {
     const env = readCliEnv(io.env);
     const log = await createCliLogger(env, out);
-    return new CliContext(env, out, log, io.signal ?? new AbortController().signal, io.openRuntime ?? openRuntime, runsSteps ?? false);
+    return new CliContext(env, out, log, io.signal ?? new AbortController().signal, io.openRuntime ?? openRuntime, runsSteps ?? false, io.now ?? Date.now);
   }
 
   /**

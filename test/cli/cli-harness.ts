@@ -76,7 +76,7 @@ export function collectingSink(isTTY = false): TtySink & { text: string } {
 }
 
 /** The CLI in this process; `providers` replace the runtime's providers of the same name. */
-export async function runCliHere(args: string[], env: Record<string, string>, options: { providers?: Provider[]; owners?: Runtime["owners"]; stderrIsTTY?: boolean } = {}): Promise<CliResult> {
+export async function runCliHere(args: string[], env: Record<string, string>, options: { providers?: Provider[]; owners?: Runtime["owners"]; stderrIsTTY?: boolean; now?: () => number } = {}): Promise<CliResult> {
   const stdout = collectingSink();
   const stderr = collectingSink(options.stderrIsTTY);
   const open = async (runtimeEnv: RuntimeEnv, log: Logger, runtimeOptions: RuntimeOptions): Promise<Runtime> => {
@@ -88,7 +88,7 @@ export async function runCliHere(args: string[], env: Record<string, string>, op
       owners: options.owners ?? runtime.owners,
     };
   };
-  const code = await runCli(args, { env: { LOG_FORMAT: "json", ...env }, stdout, stderr, openRuntime: open });
+  const code = await runCli(args, { env: { LOG_FORMAT: "json", ...env }, stdout, stderr, openRuntime: open, ...(options.now && { now: options.now }) });
   return expectNoSecrets({ code, stdout: stdout.text, stderr: stderr.text }, `ephemera ${args.join(" ")} (in-process)`);
 }
 
