@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "./connection.js";
 
 /**
  * The adapter's Lua scripts, one a file in `scripts/` named
@@ -72,16 +73,16 @@ function loadScripts(): Map<ScriptName, Script> {
 const commandName = (name: ScriptName) => `ephemera:${name}`;
 
 /** Registers every script on the client (again is harmless: same name, same script). */
-export function defineScripts(client: Redis): void {
+export function defineScripts(client: RedisClient): void {
   for (const [name, script] of loadScripts()) client.defineCommand(commandName(name), script);
 }
 
 type ScriptCommand = (...args: Array<string | number>) => unknown;
 
 /** Runs a script now (on a client) or queues it (on a pipeline or transaction). */
-export function callScript(target: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown>;
+export function callScript(target: RedisClient, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown>;
 export function callScript(target: ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): ChainableCommander;
-export function callScript(target: Redis | ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): unknown {
+export function callScript(target: RedisClient | ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): unknown {
   const script = loadScripts().get(name);
   if (script?.numberOfKeys !== keys.length) {
     throw new Error(`script ${name} takes ${script?.numberOfKeys} keys, not ${keys.length}`);
