@@ -263,13 +263,13 @@ export interface AppEnv {
 /** The nodes of a Redis Cluster, or the sentinels of a master and its name. */
 export type RedisNodes = { cluster: HostPort[] } | { sentinels: HostPort[]; master: string };
 
-/** At most one way to reach Redis; Sentinel needs both of its variables. */
 type RedisVariables = "REDIS_URL" | "EPHEMERA_REDIS_CLUSTER_NODES" | "EPHEMERA_REDIS_SENTINELS" | "EPHEMERA_REDIS_SENTINEL_MASTER";
 
+/** At most one way to reach Redis; Sentinel needs both of its variables. */
 function redisNodesOf(value: Pick<z.output<typeof envSchema>, RedisVariables>): RedisNodes | undefined {
   const { REDIS_URL, EPHEMERA_REDIS_CLUSTER_NODES: cluster, EPHEMERA_REDIS_SENTINELS: sentinels, EPHEMERA_REDIS_SENTINEL_MASTER: master } = value;
   const ways = [REDIS_URL && "REDIS_URL", cluster && "EPHEMERA_REDIS_CLUSTER_NODES", sentinels && "EPHEMERA_REDIS_SENTINELS"].filter(Boolean);
-  if (ways.length > 1) throw new EnvError([`${ways.join(" and ")} are both set: set only one (REDIS_URL, EPHEMERA_REDIS_CLUSTER_NODES or EPHEMERA_REDIS_SENTINELS)`]);
+  if (ways.length > 1) throw new EnvError([`${ways.join(" and ")} are set together: set only one of them`]);
   if (sentinels && !master) throw new EnvError(["EPHEMERA_REDIS_SENTINEL_MASTER is required with EPHEMERA_REDIS_SENTINELS (the name the sentinels monitor the master by)"]);
   if (master && !sentinels) throw new EnvError(["EPHEMERA_REDIS_SENTINEL_MASTER is set without EPHEMERA_REDIS_SENTINELS (the sentinels to ask for that master)"]);
   if (cluster) return { cluster };
