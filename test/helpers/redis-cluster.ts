@@ -28,32 +28,49 @@ export interface PrivateRedisCluster {
    * write is lost), and waits until every node agrees. Returns the ports.
    */
   failover(key: string): Promise<{ from: number; to: number }>;
+  /** Kills every node (SIGKILL), keeping their ports and cluster config for `start`. */
+  kill(): Promise<void>;
+  /** Starts the nodes again (empty: nothing is on disk) and waits until the cluster is ok. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startPrivateRedisCluster({ masters = 3, replicasPerMaster = 1 } = {}): Promise<PrivateRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "ephemera-redis-cluster-"));
   const ports = await Promise.all(Array.from({ length: masters * (1 + replicasPerMaster) }, () => freePort()));
-  const children: ChildProcess[] = [];
+  let children: ChildProcess[] = [];
   const clients = new Map<number, Redis>();
   const client = (port: number) => {
-    const existing = clients.get(port) ?? new Redis({ port, host: "127.0.0.1" });
-    clients.set(port, existing);
-    return existing;
+    const existing = clients.get(port);
+    if (existing) return existing;
+    const created = new Redis({ port, host: "127.0.0.1" });
+    // The helper's own clients see nodes go down on purpose (`kill`).
+    created.on("error", () => undefined);
+    clients.set(port, created);
+    return created;
+  };
+  const kill = async () => {
+    await Promise.all(children.map((child) => killProcess(child)));
+    children = [];
   };
   const stop = async () => {
     for (const open of clients.values()) open.disconnect();
-    await Promise.all(children.map((child) => killProcess(child)));
+    await kill();
     rmSync(dir, { recursive: true, force: true });
   };
-
-  try {
+  const spawnNodes = async () => {
     for (const port of ports) {
       const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
       children.push(await spawnRedisServer(port, [...args, "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "5000"]));
     }
+  };
+  const clusterOk = () =>
+    waitFor(async () => (await Promise.all(ports.map((port) => clusterAgrees(client(port), ports.length)))).every(Boolean), () => "the cluster did not reach cluster_state:ok");
+
+  try {
+    await spawnNodes();
     await run("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", String(replicasPerMaster), "--cluster-yes"]);
-    await waitFor(async () => (await Promise.all(ports.map((port) => clusterAgrees(client(port), ports.length)))).every(Boolean), () => "the cluster did not reach cluster_state:ok");
+    await clusterOk();
   } catch (error) {
     await stop();
     throw error;
@@ -79,6 +96,11 @@ export async function startPrivateRedisCluster({ masters = 3, replicasPerMaster 
         return views.every((view) => view.find((node) => node.port === replica.port)?.master && !view.find((node) => node.port === master.port)?.master);
       }, () => `the failover of slot ${slot} did not complete`);
       return { from: master.port, to: replica.port };
+    },
+    kill,
+    async start() {
+      await spawnNodes();
+      await clusterOk();
     },
     stop,
   };

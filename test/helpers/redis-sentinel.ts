@@ -31,6 +31,10 @@ export interface PrivateRedisSentinel {
    * master. Returns the ports.
    */
   failover(name: string): Promise<{ from: number; to: number }>;
+  /** Kills every process (SIGKILL), keeping their ports and the sentinels' config for `start`. */
+  kill(): Promise<void>;
+  /** Starts them again (the data is gone: nothing is on disk). */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,16 +42,30 @@ const QUORUM = 2;
 
 export async function startPrivateRedisSentinel(groups: SentinelGroup[]): Promise<PrivateRedisSentinel> {
   const dir = mkdtempSync(join(tmpdir(), "ephemera-redis-sentinel-"));
-  const children: ChildProcess[] = [];
+  let children: ChildProcess[] = [];
+  /** How to start each process again: its port and arguments, in order. */
+  const started: Array<{ port: number; args: string[] }> = [];
   const clients = new Map<number, Redis>();
   const client = (port: number) => {
-    const opened = clients.get(port) ?? new Redis({ port, host: "127.0.0.1" });
-    clients.set(port, opened);
-    return opened;
+    const existing = clients.get(port);
+    if (existing) return existing;
+    const created = new Redis({ port, host: "127.0.0.1" });
+    // The helper's own clients see processes go down on purpose (`kill`).
+    created.on("error", () => undefined);
+    clients.set(port, created);
+    return created;
+  };
+  const spawnProcess = async (port: number, args: string[]) => {
+    children.push(await spawnRedisServer(port, args));
+    started.push({ port, args });
+  };
+  const kill = async () => {
+    await Promise.all(children.map((child) => killProcess(child)));
+    children = [];
   };
   const stop = async () => {
     for (const opened of clients.values()) opened.disconnect();
-    await Promise.all(children.map((child) => killProcess(child)));
+    await kill();
     rmSync(dir, { recursive: true, force: true });
   };
   const serverArgs = (port: number) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
@@ -58,10 +76,10 @@ export async function startPrivateRedisSentinel(groups: SentinelGroup[]): Promis
     const masters = new Map<string, number>();
     for (const group of groups) {
       const master = await freePort();
-      children.push(await spawnRedisServer(master, serverArgs(master)));
+      await spawnProcess(master, serverArgs(master));
       for (let i = 0; i < group.replicas; i += 1) {
         const port = await freePort();
-        children.push(await spawnRedisServer(port, [...serverArgs(port), "--replicaof", "127.0.0.1", String(master)]));
+        await spawnProcess(port, [...serverArgs(port), "--replicaof", "127.0.0.1", String(master)]);
       }
       masters.set(group.name, master);
     }
@@ -74,7 +92,7 @@ export async function startPrivateRedisSentinel(groups: SentinelGroup[]): Promis
         `sentinel failover-timeout ${name} 5000`,
       ]);
       writeFileSync(config, [`port ${port}`, "bind 127.0.0.1", `dir ${dir}`, ...monitors, ""].join("\n"));
-      children.push(await spawnRedisServer(port, [config, "--sentinel"]));
+      await spawnProcess(port, [config, "--sentinel"]);
     }
     sentinel = client(sentinelPorts[0] as number);
     // Every replica synced, and known to the sentinel (it finds them from the master's INFO).
@@ -106,6 +124,10 @@ export async function startPrivateRedisSentinel(groups: SentinelGroup[]): Promis
       const to = await masterPort(name);
       await waitFor(async () => /role:master/.test(await client(to).info("replication")), () => `the new master of ${name} did not take the role`);
       return { from, to };
+    },
+    kill,
+    async start() {
+      for (const { port, args } of started) children.push(await spawnRedisServer(port, args));
     },
     stop,
   };

@@ -6,6 +6,7 @@ import { makeKeys } from "../../src/store/keys.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { startPrivateRedisCluster, type PrivateRedisCluster } from "../helpers/redis-cluster.js";
 import { waitFor } from "../helpers/wait-for.js";
+import { expectFailsFastAndRecovers } from "./outage.js";
 import { storeContract } from "./store.contract.js";
 import { twoKeyspaceBacking } from "./two-keyspaces.js";
 
@@ -46,6 +47,18 @@ describe("Redis store on a cluster", () => {
       expect(await store.claimDue(Date.now(), 100, HOUR)).toHaveLength(repoIds.length);
     } finally {
       raw.disconnect();
+      await store.close();
+    }
+  });
+});
+
+describe("Redis store on a cluster while no node answers", () => {
+  it("fails fast, and recovers", async () => {
+    // The contract's other-spaces cluster: the main one stays up for the failover below.
+    const store = createRedisStore({ nodes: { cluster: spaces.nodes }, prefix: `ephemera-test-${randomUUID().slice(0, 8)}:`, onError: () => undefined });
+    try {
+      await expectFailsFastAndRecovers(store, spaces);
+    } finally {
       await store.close();
     }
   });

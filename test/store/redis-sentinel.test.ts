@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { startPrivateRedisSentinel, type PrivateRedisSentinel } from "../helpers/redis-sentinel.js";
 import { waitFor } from "../helpers/wait-for.js";
+import { expectFailsFastAndRecovers } from "./outage.js";
 import { storeContract } from "./store.contract.js";
 import { twoKeyspaceBacking } from "./two-keyspaces.js";
 
@@ -26,6 +27,15 @@ storeContract("redis", async () =>
 );
 
 describe("Redis store through Sentinel", () => {
+  it("fails fast while no sentinel and no master answers, and recovers", async () => {
+    const store = createRedisStore({ nodes: { sentinels: setup.sentinels, master: "ephemera" }, prefix: `ephemera-test-${randomUUID().slice(0, 8)}:`, onError: () => undefined });
+    try {
+      await expectFailsFastAndRecovers(store, setup);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("follows the master the sentinels name after a failover", async () => {
     const store = createRedisStore({ nodes: { sentinels: setup.sentinels, master: "ephemera" }, prefix: `ephemera-test-${randomUUID().slice(0, 8)}:`, onError: () => undefined });
     const key = { repoId: 77, pr: 1 };

@@ -31,6 +31,9 @@ const FAIL_FAST: RedisOptions = { maxRetriesPerRequest: 0, autoResendUnfulfilled
  * - Sentinel: the master the sentinels name, found again after a failover.
  *   A master demoted under a client answers writes with READONLY: that
  *   command fails, and the client reconnects to ask for the new master.
+ *   While no sentinel answers, the client keeps asking within one connect
+ *   attempt, so `maxRetriesPerRequest` never applies: the commands waiting
+ *   fail at each round of asking instead.
  * - A cluster: commands go to their slot's master; MOVED, ASK, TRYAGAIN and
  *   CLUSTERDOWN (the command did not run) are retried, but not a command whose
  *   connection closed (`retryDelayOnFailover: 0`: it may have run). Commands
@@ -40,33 +43,43 @@ const FAIL_FAST: RedisOptions = { maxRetriesPerRequest: 0, autoResendUnfulfilled
 export function openClient(target: RedisTarget): RedisClient {
   if ("url" in target) return new Redis(target.url, { ...FAIL_FAST, retryStrategy: reconnectDelay });
   if ("sentinels" in target) {
-    return new Redis({
+    const client: Redis = new Redis({
       ...FAIL_FAST,
       sentinels: target.sentinels,
       name: target.master,
       retryStrategy: reconnectDelay,
-      sentinelRetryStrategy: reconnectDelay,
+      sentinelRetryStrategy(attempt) {
+        failWaitingCommands(client, "no sentinel answers");
+        return reconnectDelay(attempt);
+      },
       reconnectOnError: (error) => error.message.startsWith("READONLY"),
     });
+    return client;
   }
   return new Cluster(target.cluster, {
     redisOptions: FAIL_FAST,
     retryDelayOnFailover: 0,
     clusterRetryStrategy(this: Cluster, attempt: number) {
-      failWaitingCommands(this);
+      failWaitingCommands(this, "no node of the Redis Cluster answers");
       return reconnectDelay(attempt);
     },
   });
 }
 
 /**
- * A cluster keeps commands sent while it reconnects until it is back, and
- * only flushes them when it gives up (never, here). This is the flush it
- * does then, done at each failed attempt instead.
+ * A cluster reconnecting, or a Sentinel client asking its sentinels round
+ * after round, keeps the commands sent meanwhile until it is back, and
+ * flushes them only when it gives up (never, here). This is that flush
+ * (ioredis's own, not in its types), done at each failed round instead.
  */
-function failWaitingCommands(cluster: Cluster): void {
-  const flush = (cluster as unknown as { flushQueue?: (error: Error) => void }).flushQueue;
-  flush?.call(cluster, new Error("no node of the Redis Cluster answers; retrying"));
+function failWaitingCommands(client: RedisClient, why: string): void {
+  const flush = (client as unknown as { flushQueue?: (error: Error) => void }).flushQueue;
+  flush?.call(client, new Error(`${why}; retrying`));
+}
+
+/** The events that report connection errors: a cluster reports each node's apart from its own. */
+export function connectionErrorEvents(client: RedisClient): string[] {
+  return client instanceof Cluster ? ["error", "node error"] : ["error"];
 }
 
 /** The masters to run a keyspace-wide command on (SCAN): the cluster's, or the one Redis. */

@@ -22,7 +22,7 @@ import {
 import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
 import { claimDue } from "./claim-due.js";
-import { closeClient, openClient, pingWithin, type RedisClient } from "./connection.js";
+import { closeClient, connectionErrorEvents, openClient, pingWithin, type RedisClient } from "./connection.js";
 import { countByStatus } from "./count-by-status.js";
 import { envKeyNames, exportEnvKeys, importEnvKeys } from "./env-keys.js";
 import { GlobalIndex, type RepoDueState } from "./global-index.js";
@@ -101,7 +101,7 @@ class RedisStateStore implements RedisStore {
     this.admission = admission(this.client, this.keys, options.admissionTtlMs ?? 30 * DAY);
     // An unhandled 'error' event would crash the process: a client of our own
     // always gets a listener, a caller's client only when onError asks for them.
-    if (this.ownsClient || options.onError) this.client.on("error", this.reportError);
+    if (this.ownsClient || options.onError) for (const event of connectionErrorEvents(this.client)) this.client.on(event, this.reportError);
     defineScripts(this.client);
   }
 
@@ -312,7 +312,7 @@ class RedisStateStore implements RedisStore {
 
   async close(): Promise<void> {
     if (this.ownsClient) await closeClient(this.client);
-    else this.client.off("error", this.reportError);
+    else for (const event of connectionErrorEvents(this.client)) this.client.off(event, this.reportError);
   }
 
   /**
