@@ -34,7 +34,7 @@ export interface Runtime {
 const DEFAULT_CONFIG_PATH = "./ephemera.config.yml";
 
 /** The settings a runtime is made from; the server's `AppEnv` and the CLI's `CliEnv` both have them. */
-export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "postgresStepUrl" | "postgresPrefix" | "redisUrl" | "keyPrefix" | "dataDir" | "port" | "steps">;
+export type RuntimeEnv = Pick<AppEnv, "configPath" | "postgresUrl" | "postgresStepUrl" | "postgresPrefix" | "redisUrl" | "redisNodes" | "keyPrefix" | "dataDir" | "port" | "steps">;
 
 export interface RuntimeOptions {
   /**
@@ -111,9 +111,13 @@ function stepIsolationSettings(env: RuntimeEnv) {
   return { isolation, uidRange, workdirs, limits: { maxProcesses, memoryBytes } };
 }
 
-/** The store and the postgres admin endpoint, which steps must not reach. */
+/**
+ * The store and the postgres admin endpoint, which steps must not reach. Of
+ * a Redis Cluster or Sentinel, the nodes named (README: name them all).
+ */
 function blockedEndpoints(env: RuntimeEnv): BlockedEndpoint[] {
-  const endpoints: BlockedEndpoint[] = [];
+  const nodes = env.redisNodes;
+  const endpoints: BlockedEndpoint[] = nodes === undefined ? [] : "cluster" in nodes ? [...nodes.cluster] : [...nodes.sentinels];
   for (const [url, defaultPort] of [[env.redisUrl, 6379], [env.postgresUrl, 5432]] as const) {
     if (url === undefined) continue;
     const { hostname, port } = new URL(url);

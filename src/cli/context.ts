@@ -60,8 +60,8 @@ export class CliContext {
    */
   runtime(options: { create?: boolean } = {}): Promise<Runtime> {
     if (this.opened === undefined) {
-      const { redisUrl, dataDir } = this.env;
-      if (redisUrl === undefined && !options.create && !existsSync(dataDir)) {
+      const { redisUrl, redisNodes, dataDir } = this.env;
+      if (redisUrl === undefined && redisNodes === undefined && !options.create && !existsSync(dataDir)) {
         throw new CliFailure(`no embedded store at ${resolve(dataDir)}: run the CLI where Ephemera runs, or set EPHEMERA_DATA_DIR (or REDIS_URL) as the server has them`);
       }
       this.opened = this.open(this.env, this.log, { runsSteps: this.runsSteps }).then((runtime) => this.reachable(runtime));
@@ -77,9 +77,18 @@ export class CliContext {
     } catch (error) {
       await runtime.close().catch(() => undefined);
       // The Redis client's own error only says it gave up; why (refused, a wrong password) is in its warning above.
-      const problem = this.env.redisUrl === undefined ? `the embedded store in ${resolve(this.env.dataDir)}: ${error instanceof Error ? error.message : String(error)}` : `Redis at ${redactText(this.env.redisUrl)} (REDIS_URL): is it up, and is the URL right?`;
+      const problem = this.storeProblem(error);
       throw new CliFailure(`cannot reach ${problem}`);
     }
+  }
+
+  /** Which store did not answer, and what to check. */
+  private storeProblem(error: unknown): string {
+    const { redisUrl, redisNodes, dataDir } = this.env;
+    if (redisUrl !== undefined) return `Redis at ${redactText(redisUrl)} (REDIS_URL): is it up, and is the URL right?`;
+    if (redisNodes === undefined) return `the embedded store in ${resolve(dataDir)}: ${error instanceof Error ? error.message : String(error)}`;
+    const [variable, nodes] = "cluster" in redisNodes ? ["EPHEMERA_REDIS_CLUSTER_NODES", redisNodes.cluster] : ["EPHEMERA_REDIS_SENTINELS", redisNodes.sentinels];
+    return `Redis at ${nodes.map(({ host, port }) => `${host}:${port}`).join(",")} (${variable}): is it up, and are the nodes right?`;
   }
 
   async lifecycle(): Promise<Lifecycle> {

@@ -73,6 +73,25 @@ const uidRange = z
     return { first, last };
   });
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** `host:port,host:port` (an IPv6 host in brackets): at least one. */
+function hostPortList(example: string) {
+  return optionalText.transform((value, context) => {
+    if (value === undefined) return undefined;
+    const pairs = value.split(",").map((entry) => /^(\[[^\]\s]+\]|[^:\s,]+):(\d{1,5})$/.exec(entry.trim()));
+    const valid = pairs.every((pair) => pair && Number(pair[2]) >= 1 && Number(pair[2]) <= 65535);
+    if (!valid) {
+      context.addIssue({ code: "custom", message: `must be host:port pairs separated by commas (e.g. ${example})` });
+      return z.NEVER;
+    }
+    return pairs.map((pair): HostPort => ({ host: (pair?.[1] as string).replace(/^\[(.*)\]$/, "$1"), port: Number(pair?.[2]) }));
+  });
+}
+
 const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /** `2g`, `512m`: bytes, at least 64 MiB. */
@@ -124,6 +143,11 @@ const envSchema = z.object({
   GHE_PROTOCOL: z.enum(["http", "https"], { error: "must be http or https" }).default("https"),
   /** Redis for state (and the pacing of GitHub writes across replicas); unset: the embedded store. */
   REDIS_URL: urlWithProtocols(["redis:", "rediss:"], "redis://host:6379 or rediss://…"),
+  /** A Redis Cluster instead of REDIS_URL: some of its nodes (the rest are discovered). */
+  EPHEMERA_REDIS_CLUSTER_NODES: hostPortList("redis-1:6379,redis-2:6379"),
+  /** A master behind Sentinel instead of REDIS_URL: some of its sentinels, and the name they know the master by. */
+  EPHEMERA_REDIS_SENTINELS: hostPortList("sentinel-1:26379,sentinel-2:26379"),
+  EPHEMERA_REDIS_SENTINEL_MASTER: optionalText,
   EPHEMERA_KEY_PREFIX: z
     .string()
     .default("ephemera:")
@@ -212,6 +236,8 @@ export interface AppEnv {
   /** `https://api.github.com`, or `<protocol>://<GHE_HOST>/api/v3`. */
   githubBaseUrl: string;
   redisUrl: string | undefined;
+  /** A Redis Cluster or a master behind Sentinel, in place of `redisUrl` (DESIGN §2). */
+  redisNodes: RedisNodes | undefined;
   keyPrefix: string;
   configPath: string | undefined;
   dataDir: string;
@@ -239,6 +265,22 @@ export interface AppEnv {
   };
   /** Each installation's bucket for GitHub writes, shared by every replica through the store (DESIGN §2). */
   githubWrites: TokenBucketLimit;
+}
+
+/** The nodes of a Redis Cluster, or the sentinels of a master and its name. */
+export type RedisNodes = { cluster: HostPort[] } | { sentinels: HostPort[]; master: string };
+
+type RedisVariables = "REDIS_URL" | "EPHEMERA_REDIS_CLUSTER_NODES" | "EPHEMERA_REDIS_SENTINELS" | "EPHEMERA_REDIS_SENTINEL_MASTER";
+
+/** At most one way to reach Redis; Sentinel needs both of its variables. */
+function redisNodesOf(value: Pick<z.output<typeof envSchema>, RedisVariables>): RedisNodes | undefined {
+  const { REDIS_URL, EPHEMERA_REDIS_CLUSTER_NODES: cluster, EPHEMERA_REDIS_SENTINELS: sentinels, EPHEMERA_REDIS_SENTINEL_MASTER: master } = value;
+  const ways = [REDIS_URL && "REDIS_URL", cluster && "EPHEMERA_REDIS_CLUSTER_NODES", sentinels && "EPHEMERA_REDIS_SENTINELS"].filter(Boolean);
+  if (ways.length > 1) throw new EnvError([`${ways.join(" and ")} are set together: set only one of them`]);
+  if (sentinels && !master) throw new EnvError(["EPHEMERA_REDIS_SENTINEL_MASTER is required with EPHEMERA_REDIS_SENTINELS (the name the sentinels monitor the master by)"]);
+  if (master && !sentinels) throw new EnvError(["EPHEMERA_REDIS_SENTINEL_MASTER is set without EPHEMERA_REDIS_SENTINELS (the sentinels to ask for that master)"]);
+  if (cluster) return { cluster };
+  return sentinels && master ? { sentinels, master } : undefined;
 }
 
 export function readEnv(env: Record<string, string | undefined>): AppEnv {
@@ -311,6 +353,7 @@ function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string
     logFormat: value.LOG_FORMAT ?? (env.NODE_ENV === "production" ? "json" : "pretty"),
     githubBaseUrl: value.GHE_HOST ? `${value.GHE_PROTOCOL}://${value.GHE_HOST}/api/v3` : "https://api.github.com",
     redisUrl: value.REDIS_URL,
+    redisNodes: redisNodesOf(value),
     keyPrefix: value.EPHEMERA_KEY_PREFIX,
     configPath: value.EPHEMERA_CONFIG,
     dataDir: value.EPHEMERA_DATA_DIR,

@@ -1,7 +1,7 @@
 import type { EnvSnapshot } from "./state-store.js";
 import type { DesiredState } from "./desired.js";
 import type { EventLogEntry } from "./environment.js";
-import { foldIntents, type FoldResult } from "./fold.js";
+import { foldIntents } from "./fold.js";
 import { headCleared } from "./gates.js";
 import { lifecycleEvent } from "./notifier.js";
 import { teardownCause, type TeardownCause } from "./plan.js";

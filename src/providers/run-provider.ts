@@ -5,7 +5,6 @@ import {
   StepAbortedError,
   StepFailedError,
   throwIfAborted,
-  type OutputsByStep,
   type Provider,
   type StepContext,
   type StepOutcome,

@@ -7,18 +7,21 @@ import { openSqliteStore } from "./sqlite/sqlite-store.js";
 import type { StateStore } from "../lifecycle/state-store.js";
 
 /**
- * Picks the adapter: Redis when REDIS_URL is set (any number of replicas),
- * the embedded SQLite file otherwise (one instance, nothing else to run).
+ * Picks the adapter: Redis when REDIS_URL, a Redis Cluster's nodes or
+ * Sentinel's are set (any number of replicas), the embedded SQLite file
+ * otherwise (one instance, nothing else to run).
  * Opening Redis does not wait for it: a replica that starts while Redis is
  * down serves /readyz 503 and catches up when Redis returns.
  */
-export function openStore(env: Pick<AppEnv, "redisUrl" | "keyPrefix" | "dataDir">, log: Logger): StateStore {
-  if (env.redisUrl) {
+export function openStore(env: Pick<AppEnv, "redisUrl" | "redisNodes" | "keyPrefix" | "dataDir">, log: Logger): StateStore {
+  if (env.redisUrl || env.redisNodes) {
     const storeLog = log.child({ name: "store", store: "redis" });
+    const nodes = env.redisNodes;
+    const variable = nodes === undefined ? "REDIS_URL" : "cluster" in nodes ? "EPHEMERA_REDIS_CLUSTER_NODES" : "EPHEMERA_REDIS_SENTINELS";
     return createRedisStore({
-      url: env.redisUrl,
+      ...(nodes === undefined ? { url: env.redisUrl } : { nodes }),
       prefix: env.keyPrefix,
-      onError: (error) => storeLog.warn({ err: error }, "Redis connection error; retrying (check REDIS_URL and that Redis is up)"),
+      onError: (error) => storeLog.warn({ err: error }, `Redis connection error; retrying (check ${variable} and that Redis is up)`),
     });
   }
   const dataDir = resolve(env.dataDir);
@@ -26,7 +29,7 @@ export function openStore(env: Pick<AppEnv, "redisUrl" | "keyPrefix" | "dataDir"
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
   const storeLog = log.child({ name: "store", store: "sqlite" });
-  storeLog.info({ dataDir }, "using the embedded store (set REDIS_URL to share state between replicas)");
+  storeLog.info({ dataDir }, "using the embedded store (set REDIS_URL, or a Redis Cluster's or Sentinel's nodes, to share state between replicas)");
   return openSqliteStore({
     dataDir,
     prefix: env.keyPrefix,

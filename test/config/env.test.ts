@@ -70,10 +70,34 @@ describe("readEnv", () => {
     [{ EPHEMERA_STEP_UID_RANGE: "2000000000-3000000000" }, /^EPHEMERA_STEP_UID_RANGE must be first-last/],
     [{ EPHEMERA_STEP_MAX_PROCESSES: "8" }, /^EPHEMERA_STEP_MAX_PROCESSES must be a whole number of at least 16/],
     [{ EPHEMERA_STEP_MEMORY: "10m" }, /^EPHEMERA_STEP_MEMORY must be a size of at least 64m/],
+    [{ EPHEMERA_REDIS_CLUSTER_NODES: "redis-1" }, /^EPHEMERA_REDIS_CLUSTER_NODES must be host:port pairs/],
+    [{ EPHEMERA_REDIS_CLUSTER_NODES: "redis://redis-1:6379" }, /^EPHEMERA_REDIS_CLUSTER_NODES must be host:port pairs/],
+    [{ EPHEMERA_REDIS_SENTINELS: "s-1:26379,s-2:0" }, /^EPHEMERA_REDIS_SENTINELS must be host:port pairs/],
+    [{ EPHEMERA_REDIS_SENTINELS: "s-1:26379" }, /^EPHEMERA_REDIS_SENTINEL_MASTER is required with EPHEMERA_REDIS_SENTINELS/],
+    [{ EPHEMERA_REDIS_SENTINEL_MASTER: "mymaster" }, /^EPHEMERA_REDIS_SENTINEL_MASTER is set without EPHEMERA_REDIS_SENTINELS/],
+    [{ REDIS_URL: "redis://r:6379", EPHEMERA_REDIS_CLUSTER_NODES: "r:6379" }, /^REDIS_URL and EPHEMERA_REDIS_CLUSTER_NODES are set together: set only one/],
   ])("names the variable and the problem: %j", (override, expected) => {
     const problems = problemsOf({ ...minimal, ...override });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(expected);
+  });
+
+  it("reads a Redis Cluster's nodes, or Sentinel's and the master's name, in place of REDIS_URL", () => {
+    expect(readEnv(minimal).redisNodes).toBeUndefined();
+    expect(readEnv({ ...minimal, EPHEMERA_REDIS_CLUSTER_NODES: "redis-1:6379, 10.0.0.2:7000,[::1]:7001" }).redisNodes).toEqual({
+      cluster: [
+        { host: "redis-1", port: 6379 },
+        { host: "10.0.0.2", port: 7000 },
+        { host: "::1", port: 7001 },
+      ],
+    });
+    expect(readEnv({ ...minimal, EPHEMERA_REDIS_SENTINELS: "s-1:26379,s-2:26379", EPHEMERA_REDIS_SENTINEL_MASTER: "mymaster" }).redisNodes).toEqual({
+      sentinels: [
+        { host: "s-1", port: 26379 },
+        { host: "s-2", port: 26379 },
+      ],
+      master: "mymaster",
+    });
   });
 
   it("asks for a private key when neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set", () => {

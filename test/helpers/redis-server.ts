@@ -70,6 +70,27 @@ async function waitForPing(port: number): Promise<void> {
   );
 }
 
+/** Starts `redis-server` with `args` (which must name `port`) and waits until it answers PING. */
+export async function spawnRedisServer(port: number, args: string[]): Promise<ChildProcess> {
+  const child = spawn("redis-server", args, { stdio: "ignore" });
+  try {
+    await waitForPing(port);
+  } catch (error) {
+    await killProcess(child);
+    throw error;
+  }
+  return child;
+}
+
+/** Kills a process started here (SIGKILL, as a crash would) and waits for its exit. */
+export async function killProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
 export async function startPrivateRedis({ appendfsync }: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "ephemera-redis-"));
@@ -77,21 +98,13 @@ export async function startPrivateRedis({ appendfsync }: PrivateRedisOptions = {
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    child = spawn(
-      "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir, ...(appendfsync ? ["--appendonly", "yes", "--appendfsync", appendfsync] : ["--appendonly", "no"])],
-      { stdio: "ignore" },
-    );
-    await waitForPing(port);
+    const persistence = appendfsync ? ["--appendonly", "yes", "--appendfsync", appendfsync] : ["--appendonly", "no"];
+    child = await spawnRedisServer(port, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir, ...persistence]);
   };
   const kill = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      running.once("exit", () => resolve());
-      running.kill("SIGKILL");
-    });
+    await killProcess(running);
   };
 
   await start();

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
 import type { EnvKey } from "../../lifecycle/environment.js";
 import { ADMISSION_WAKE_LIMIT, GLOBAL_MEMBER_REPO_ID_LUA, globalMember, type Keys } from "../keys.js";
 import type { Admission, AdmissionLimits } from "../../lifecycle/state-store.js";
+import type { RedisClient } from "./connection.js";
 import { asNumber, execAll } from "./replies.js";
 import { callScript } from "./scripts.js";
 
@@ -12,7 +12,7 @@ import { callScript } from "./scripts.js";
  * rebuilds them from the statuses), and the TTL only keeps them from
  * outliving a deployment that stopped using them.
  */
-export function admission(client: Redis, keys: Keys, ttlMs: number) {
+export function admission(client: RedisClient, keys: Keys, ttlMs: number) {
   const admissionKeys = [keys.globalActive(), keys.globalQueue(), keys.globalActivePerRepo()];
   return {
     async admit(key: EnvKey, arrivalAt: number, limits: AdmissionLimits): Promise<Admission> {

@@ -1,20 +1,22 @@
-import type { Redis } from "ioredis";
 import type { EnvKey } from "../../lifecycle/environment.js";
 import { parseEnvId, type Keys } from "../keys.js";
 import type { RepoDueState } from "./global-index.js";
-import { asStrings, execAll, scoredMembers } from "./replies.js";
 import { decodeReply } from "./script-replies.js";
+import type { RedisClient } from "./connection.js";
+import { asStrings, execAll, scoredMembers } from "./replies.js";
 import { callScript } from "./scripts.js";
+import { SlotBatch } from "./slot-batch.js";
 
 type Scored = EnvKey & { score: number };
 const byDue = (a: Scored, b: Scored) => a.score - b.score || a.repoId - b.repoId || a.pr - b.pr;
 
 /**
- * StateStore.claimDue: four round trips however many repositories are due,
+ * StateStore.claimDue: four round trips however many repositories are due
+ * (on a cluster, steps 2 and 3 send one pipeline per repository at once),
  * each reading only what is due (never every environment stored).
  */
 export async function claimDue(
-  client: Redis,
+  client: RedisClient,
   keys: Keys,
   settle: (states: RepoDueState[]) => Promise<void>,
   { now, limit, hideMs }: { now: number; limit: number; hideMs: number },
@@ -27,8 +29,8 @@ export async function claimDue(
   // 2. Peek at each one's oldest due environments and pick the `limit` oldest
   // overall. Each is hidden until now + hideMs, 1 ms apart in this order, so
   // those not worked come back oldest first still.
-  const peek = client.pipeline();
-  for (const repoId of repoIds) peek.zrangebyscore(keys.repoDue(repoId), "-inf", now, "WITHSCORES", "LIMIT", 0, limit);
+  const peek = new SlotBatch(client);
+  for (const repoId of repoIds) peek.add(keys.repoDue(repoId), (pipeline) => pipeline.zrangebyscore(keys.repoDue(repoId), "-inf", now, "WITHSCORES", "LIMIT", 0, limit));
   const peeked = (await execAll(peek)).flatMap((reply, i) => scored(repoIds[i] as number, reply));
   const hideUntil = new Map<number, number[]>();
   peeked
@@ -39,8 +41,10 @@ export async function claimDue(
   // 3. Claim atomically per repository. Every peeked repository runs the
   // script, taking none when none of its environments was picked: its reply
   // still corrects a stale global score.
-  const claim = client.pipeline();
-  for (const repoId of repoIds) callScript(claim, "claim-due", [keys.repoDue(repoId)], [now, ...(hideUntil.get(repoId) ?? [])]);
+  const claim = new SlotBatch(client);
+  for (const repoId of repoIds) {
+    claim.add(keys.repoDue(repoId), (pipeline) => callScript(pipeline, "claim-due", [keys.repoDue(repoId)], [now, ...(hideUntil.get(repoId) ?? [])]));
+  }
   const states: RepoDueState[] = [];
   const claimed = (await execAll(claim)).flatMap((reply, i): Scored[] => {
     const { ttlMs, min, taken } = decodeReply("claim-due", reply);

@@ -1,8 +1,9 @@
-import type { Redis } from "ioredis";
 import type { Status } from "../../lifecycle/environment.js";
 import { decodeField } from "../field-codec.js";
 import { parseEnvId, type Keys } from "../keys.js";
+import type { RedisClient } from "./connection.js";
 import { asStrings, execAll } from "./replies.js";
+import { SlotBatch } from "./slot-batch.js";
 
 /** About this many keys (or sets) are read per round trip: large enough to be few, small enough not to stall Redis. */
 const BATCH = 1000;
@@ -17,12 +18,12 @@ type Counts = Partial<Record<Status, number>>;
  * until the next write to it or `rebuildGlobalIndexes`, as `listKeys` misses
  * it. Envs-set members whose keys expired read as null and are not counted.
  */
-export async function countByStatus(client: Redis, keys: Keys): Promise<Counts> {
+export async function countByStatus(client: RedisClient, keys: Keys): Promise<Counts> {
   const counts: Counts = {};
   const repoIds = asStrings(await client.smembers(keys.globalRepos())).map(Number);
   for (const repoBatch of chunks(repoIds, BATCH)) {
-    const read = client.pipeline();
-    for (const repoId of repoBatch) read.smembers(keys.repoEnvs(repoId));
+    const read = new SlotBatch(client);
+    for (const repoId of repoBatch) read.add(keys.repoEnvs(repoId), (pipeline) => pipeline.smembers(keys.repoEnvs(repoId)));
     const envSets = await execAll(read);
     const statusKeys = repoBatch.map((repoId, i) => asStrings(envSets[i]).map((member) => keys.env({ repoId, pr: parseEnvId(member) }, "status")));
     await tallyStatuses(client, statusKeys, counts);
@@ -35,8 +36,8 @@ export async function countByStatus(client: Redis, keys: Keys): Promise<Counts> 
  * on a cluster an MGET may not span slots) and at most BATCH keys, sending
  * a pipeline once about BATCH keys are queued.
  */
-async function tallyStatuses(client: Redis, keysPerRepo: string[][], counts: Counts): Promise<void> {
-  let read = client.pipeline();
+async function tallyStatuses(client: RedisClient, keysPerRepo: string[][], counts: Counts): Promise<void> {
+  let read = new SlotBatch(client);
   let queued = 0;
   const flush = async () => {
     for (const reply of await execAll(read)) {
@@ -46,12 +47,12 @@ async function tallyStatuses(client: Redis, keysPerRepo: string[][], counts: Cou
         counts[status] = (counts[status] ?? 0) + 1;
       }
     }
-    read = client.pipeline();
+    read = new SlotBatch(client);
     queued = 0;
   };
   for (const keysOfRepo of keysPerRepo) {
     for (const batch of chunks(keysOfRepo, BATCH)) {
-      read.mget(...batch);
+      read.add(batch[0] as string, (pipeline) => pipeline.mget(...batch));
       queued += batch.length;
       if (queued >= BATCH) await flush();
     }

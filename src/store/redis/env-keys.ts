@@ -1,9 +1,10 @@
-import type { Redis } from "ioredis";
 import { envId, type EnvKey } from "../../lifecycle/environment.js";
 import { DATA_KEY_PARTS, ENV_KEY_PARTS, STATE_KEY_PARTS, type EnvKeyPart, type Keys } from "../keys.js";
 import type { ExportedKey, LeaseName } from "../../lifecycle/state-store.js";
+import type { RedisClient } from "./connection.js";
 import type { GlobalIndex } from "./global-index.js";
 import { asNumber, asStrings, execAll, keepTtl } from "./replies.js";
+import { SlotBatch } from "./slot-batch.js";
 
 /**
  * Every key of one environment, found without SCAN: its names are fixed
@@ -38,7 +39,7 @@ export function commitKeyNames(keys: Keys, key: EnvKey, fence: LeaseName) {
 }
 
 /** Every key of the environment that exists, with its value and TTL, read in one transaction (a consistent snapshot). */
-export async function exportEnvKeys(client: Redis, keys: Keys, key: EnvKey): Promise<ExportedKey[]> {
+export async function exportEnvKeys(client: RedisClient, keys: Keys, key: EnvKey): Promise<ExportedKey[]> {
   const read = client.multi();
   for (const part of ENV_KEY_PARTS) {
     const name = keys.env(key, part);
@@ -63,7 +64,7 @@ export async function exportEnvKeys(client: Redis, keys: Keys, key: EnvKey): Pro
  * reconciler looks at it and decides.
  */
 export async function importEnvKeys(
-  client: Redis,
+  client: RedisClient,
   keys: Keys,
   global: GlobalIndex,
   exported: ExportedKey[],
@@ -78,7 +79,7 @@ export async function importEnvKeys(
     byEnv.set(keys.envBase(env), group);
   }
 
-  const globalWrites = client.pipeline();
+  const globalWrites = new SlotBatch(client);
   for (const { env, entries } of byEnv.values()) {
     const write = client.multi();
     let indexTtlMs = 0;

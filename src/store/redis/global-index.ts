@@ -1,6 +1,7 @@
-import type { ChainableCommander, Redis } from "ioredis";
 import type { Keys } from "../keys.js";
+import { masters, type RedisClient } from "./connection.js";
 import { asNumber, asStrings, execAll, firstScore, keepTtl, queueEarliest } from "./replies.js";
+import { SlotBatch } from "./slot-batch.js";
 
 /**
  * The cross-repository indexes: `<prefix>due` (repository id scored by the
@@ -14,6 +15,11 @@ import { asNumber, asStrings, execAll, firstScore, keepTtl, queueEarliest } from
  * earliest due time in its own due set. Earlier is harmless (claimDue peeks
  * the repository, finds nothing due yet, and corrects the score); later would
  * hide due work.
+ *
+ * `<prefix>due` and `<prefix>repos` are two slots of their own on a cluster,
+ * and every repository's index another: the batches below group their
+ * commands by slot (SlotBatch), and where "set, then verify" needs the
+ * verification to run after the write, a barrier orders them.
  */
 
 /** A repository's due set as its own script just left it. */
@@ -29,21 +35,21 @@ export interface RepoDueState {
 
 export class GlobalIndex {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: Keys,
     /** TTL for a global key when the repository's own keys report none. */
     private readonly fallbackTtlMs: number,
   ) {}
 
   /** Queues "this repository is due at `at` at the latest": ZADD LT only ever brings it forward, so it needs no verification. */
-  queueDueBy(pipeline: ChainableCommander, repoId: number, at: number, ttlMs: number): ChainableCommander {
-    pipeline.zadd(this.keys.globalDue(), "LT", at, String(repoId));
-    return keepTtl(pipeline, this.keys.globalDue(), ttlMs);
+  queueDueBy(batch: SlotBatch, repoId: number, at: number, ttlMs: number): SlotBatch {
+    const due = this.keys.globalDue();
+    return batch.add(due, (pipeline) => keepTtl(pipeline.zadd(due, "LT", at, String(repoId)), due, ttlMs));
   }
 
-  queueRepo(pipeline: ChainableCommander, repoId: number, ttlMs: number): ChainableCommander {
-    pipeline.sadd(this.keys.globalRepos(), String(repoId));
-    return keepTtl(pipeline, this.keys.globalRepos(), ttlMs);
+  queueRepo(batch: SlotBatch, repoId: number, ttlMs: number): SlotBatch {
+    const repos = this.keys.globalRepos();
+    return batch.add(repos, (pipeline) => keepTtl(pipeline.sadd(repos, String(repoId)), repos, ttlMs));
   }
 
   /**
@@ -59,27 +65,29 @@ export class GlobalIndex {
    * after writing, and a second ZADD LT restores an earlier one. A concurrent
    * writer whose ZADD LT lands after this write needs no help (LT); one whose
    * ZADD landed before it had run its script before the re-read, so the
-   * re-read sees it.
+   * re-read sees it. (On a cluster, a barrier keeps the re-read after the
+   * write; on one Redis the pipeline's order does.)
    */
   async settle(states: RepoDueState[]): Promise<void> {
     if (states.length === 0) return;
-    const write = this.client.pipeline();
-    const rereadAt: number[] = [];
+    const write = new SlotBatch(this.client);
+    const due = this.keys.globalDue();
     for (const state of states) {
-      const ttlMs = this.ttlFor(state);
-      if (state.min === null) {
-        write.zrem(this.keys.globalDue(), String(state.repoId));
-      } else {
-        write.zadd(this.keys.globalDue(), state.min, String(state.repoId));
-        keepTtl(write, this.keys.globalDue(), ttlMs);
-      }
-      if (state.hasEnvs) this.queueRepo(write, state.repoId, ttlMs);
-      rereadAt.push(write.length);
-      queueEarliest(write, this.keys.repoDue(state.repoId));
+      const member = String(state.repoId);
+      const { min } = state;
+      if (min === null) write.add(due, (pipeline) => pipeline.zrem(due, member));
+      else write.add(due, (pipeline) => keepTtl(pipeline.zadd(due, min, member), due, this.ttlFor(state)));
+      if (state.hasEnvs) this.queueRepo(write, state.repoId, this.ttlFor(state));
     }
+    write.barrier();
+    const rereadAt = states.map((state) => {
+      const at = write.length;
+      write.add(this.keys.repoDue(state.repoId), (pipeline) => queueEarliest(pipeline, this.keys.repoDue(state.repoId)));
+      return at;
+    });
     const replies = await execAll(write);
 
-    const restore = this.client.pipeline();
+    const restore = new SlotBatch(this.client);
     states.forEach((state, i) => {
       const earliest = firstScore(replies[rereadAt[i] as number]);
       if (earliest !== null && (state.min === null || earliest < state.min)) {
@@ -96,13 +104,14 @@ export class GlobalIndex {
    */
   async forgetRepos(repoIds: number[]): Promise<void> {
     if (repoIds.length === 0) return;
-    const write = this.client.pipeline();
-    for (const repoId of repoIds) write.srem(this.keys.globalRepos(), String(repoId)).pttl(this.keys.repoEnvs(repoId));
+    const repos = this.keys.globalRepos();
+    const write = new SlotBatch(this.client).add(repos, (pipeline) => pipeline.srem(repos, ...repoIds.map(String))).barrier();
+    for (const repoId of repoIds) write.add(this.keys.repoEnvs(repoId), (pipeline) => pipeline.pttl(this.keys.repoEnvs(repoId)));
     const replies = await execAll(write);
 
-    const restore = this.client.pipeline();
+    const restore = new SlotBatch(this.client);
     repoIds.forEach((repoId, i) => {
-      const envsTtl = asNumber(replies[2 * i + 1]);
+      const envsTtl = asNumber(replies[1 + i]);
       if (envsTtl > 0) this.queueRepo(restore, repoId, envsTtl);
     });
     if (restore.length > 0) await execAll(restore);
@@ -120,9 +129,10 @@ export class GlobalIndex {
       for (const repoId of await this.scanRepos(keyOfRepo)) repoIds.add(repoId);
     }
     const ids = [...repoIds];
-    const read = this.client.pipeline();
+    const read = new SlotBatch(this.client);
     for (const repoId of ids) {
-      queueEarliest(read, this.keys.repoDue(repoId)).pttl(this.keys.repoDue(repoId)).pttl(this.keys.repoEnvs(repoId));
+      const due = this.keys.repoDue(repoId);
+      read.add(due, (pipeline) => queueEarliest(pipeline, due).pttl(due).pttl(this.keys.repoEnvs(repoId)));
     }
     const replies = await execAll(read);
     const states = ids.map((repoId, i): RepoDueState => {
@@ -143,22 +153,24 @@ export class GlobalIndex {
     return state.ttlMs > 0 ? state.ttlMs : this.fallbackTtlMs;
   }
 
-  /** Ids of the repositories that have a key `keyOfRepo(id)`, found by SCAN. */
+  /** Ids of the repositories that have a key `keyOfRepo(id)`, found by SCAN (of every master, on a cluster). */
   private async scanRepos(keyOfRepo: (repoId: number) => string): Promise<number[]> {
     const { prefix } = this.keys;
     // `<prefix>{0}:due` → `<prefix>{*}:due`, with the fixed parts glob-escaped.
     const suffix = keyOfRepo(0).slice(`${prefix}{0}`.length);
     const pattern = `${escapeGlob(prefix)}{*}${escapeGlob(suffix)}`;
     const repoIds: number[] = [];
-    let cursor = "0";
-    do {
-      const [next, found] = await this.client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      for (const key of found) {
-        const repoId = Number(/^\{(\d+)\}/.exec(key.slice(prefix.length))?.[1]);
-        if (keyOfRepo(repoId) === key) repoIds.push(repoId);
-      }
-      cursor = next;
-    } while (cursor !== "0");
+    for (const node of masters(this.client)) {
+      let cursor = "0";
+      do {
+        const [next, found] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+        for (const key of found) {
+          const repoId = Number(/^\{(\d+)\}/.exec(key.slice(prefix.length))?.[1]);
+          if (keyOfRepo(repoId) === key) repoIds.push(repoId);
+        }
+        cursor = next;
+      } while (cursor !== "0");
+    }
     return repoIds;
   }
 }

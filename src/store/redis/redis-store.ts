@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisNodes } from "../../config/env.js";
 import { envId, type EnvKey, type Status } from "../../lifecycle/environment.js";
 import type { Intent } from "../../lifecycle/intent.js";
 import type { Shown } from "../../lifecycle/shown.js";
@@ -22,21 +22,24 @@ import {
 import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
 import { claimDue } from "./claim-due.js";
-import { closeClient, openClient, pingWithin } from "./connection.js";
+import { closeClient, connectionErrorEvents, openClient, pingWithin, type RedisClient } from "./connection.js";
 import { countByStatus } from "./count-by-status.js";
 import { commitKeyNames, envKeyNames, exportEnvKeys, importEnvKeys } from "./env-keys.js";
 import { GlobalIndex, type RepoDueState } from "./global-index.js";
 import { asNumber, asScore, asStrings, execAll, firstScore } from "./replies.js";
 import { decodeReply } from "./script-replies.js";
 import { callScript, defineScripts } from "./scripts.js";
+import { SlotBatch } from "./slot-batch.js";
 
 const DAY = 86_400_000;
 
 export interface RedisStoreOptions {
   /** Redis to connect to; the store owns that client and closes it. */
   url?: string;
+  /** Or a Redis Cluster, or a master behind Sentinel, to connect to; likewise owned. */
+  nodes?: RedisNodes;
   /** Or a client to use (not closed by `close`). It must not set a `keyPrefix`: keys carry `prefix`. */
-  client?: Redis;
+  client?: RedisClient;
   /** Put before every key (DESIGN §3), e.g. `ephemera:`. */
   prefix: string;
   /** Connection errors, and global index updates that failed after the change they follow; reported, never thrown. */
@@ -75,13 +78,13 @@ export interface RedisStore extends StateStore {
  * wait for Redis: commands fail fast while it is away (see openClient).
  */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
-  if (!options.client && !options.url) throw new Error("createRedisStore needs a url or a client");
+  if (!options.client && !options.url && !options.nodes) throw new Error("createRedisStore needs a url, nodes or a client");
   return new RedisStateStore(options);
 }
 
 class RedisStateStore implements RedisStore {
   readonly kind = "redis";
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly ownsClient: boolean;
   private readonly keys: Keys;
   private readonly indexTtlMs: number;
@@ -92,14 +95,14 @@ class RedisStateStore implements RedisStore {
 
   constructor(private readonly options: RedisStoreOptions) {
     this.ownsClient = !options.client;
-    this.client = options.client ?? openClient(options.url as string);
+    this.client = options.client ?? openClient(options.nodes ?? { url: options.url as string });
     this.keys = makeKeys(options.prefix);
     this.indexTtlMs = options.indexTtlMs ?? 7 * DAY;
     this.global = new GlobalIndex(this.client, this.keys, this.indexTtlMs);
     this.admission = admission(this.client, this.keys, options.admissionTtlMs ?? 30 * DAY);
     // An unhandled 'error' event would crash the process: a client of our own
     // always gets a listener, a caller's client only when onError asks for them.
-    if (this.ownsClient || options.onError) this.client.on("error", this.reportError);
+    if (this.ownsClient || options.onError) for (const event of connectionErrorEvents(this.client)) this.client.on(event, this.reportError);
     defineScripts(this.client);
   }
 
@@ -112,30 +115,29 @@ class RedisStateStore implements RedisStore {
    * (see TurnBatch): each repository's script, then the global indexes they
    * feed, once per repository (the earliest time, the longest TTL). The
    * global updates run for a duplicate too; at worst the repository is
-   * looked at once for nothing (see GlobalIndex).
+   * looked at once for nothing (see GlobalIndex). On a cluster the scripts
+   * and the global indexes are in different slots: two round trips, the
+   * scripts' pipelines first (the global due score must not land before the
+   * repository's own, see GlobalIndex.settle).
    */
   private async recordBatch(batch: PendingIntent[]): Promise<Array<Outcome<"recorded" | "duplicate">>> {
-    const pipeline = this.client.pipeline();
+    const writes = new SlotBatch(this.client);
     const repos = new Map<number, { at: number; ttlMs: number; commands: [number, number] }>();
     for (const { key, encoded, deliveryId, keyTtlMs, at } of batch) {
       const { repoId } = key;
-      callScript(
-        pipeline,
-        "record-intent",
-        [this.keys.env(key, "inbox"), this.keys.repoEnvs(repoId), this.keys.repoDue(repoId), this.keys.env(key, "deliveries")],
-        [encoded, envId(key.pr), at, keyTtlMs, deliveryId],
-      );
+      const scriptKeys = [this.keys.env(key, "inbox"), this.keys.repoEnvs(repoId), this.keys.repoDue(repoId), this.keys.env(key, "deliveries")];
+      writes.add(scriptKeys[0] as string, (pipeline) => callScript(pipeline, "record-intent", scriptKeys, [encoded, envId(key.pr), at, keyTtlMs, deliveryId]));
       const repo = repos.get(repoId);
       repos.set(repoId, { at: Math.min(repo?.at ?? at, at), ttlMs: Math.max(repo?.ttlMs ?? 0, keyTtlMs), commands: [0, 0] });
     }
+    writes.barrier();
     for (const [repoId, repo] of repos) {
-      const first = pipeline.length;
-      this.global.queueDueBy(pipeline, repoId, repo.at, repo.ttlMs);
-      this.global.queueRepo(pipeline, repoId, repo.ttlMs);
-      repo.commands = [first, pipeline.length];
+      const first = writes.length;
+      this.global.queueDueBy(writes, repoId, repo.at, repo.ttlMs);
+      this.global.queueRepo(writes, repoId, repo.ttlMs);
+      repo.commands = [first, writes.length];
     }
-    const replies = await pipeline.exec();
-    if (!replies) throw new Error("Redis pipeline was aborted");
+    const replies = await writes.exec();
     return batch.map(({ key }, i) => {
       // A record fails when its script failed, or when the global index updates it needs did.
       const [from, to] = repos.get(key.repoId)?.commands ?? [0, 0];
@@ -214,24 +216,25 @@ class RedisStateStore implements RedisStore {
     const { repoId } = key;
     const ttlMs = await callScript(this.client, "mark-due", [this.keys.repoDue(repoId), this.keys.repoEnvs(repoId)], [envId(key.pr), at, this.indexTtlMs]);
     // After the script, as recordIntent does, so GlobalIndex.settle's re-read sees it.
-    await execAll(this.global.queueDueBy(this.client.pipeline(), repoId, at, ttlMs));
+    await execAll(this.global.queueDueBy(new SlotBatch(this.client), repoId, at, ttlMs));
   }
 
   async listKeys(repoId?: number): Promise<EnvKey[]> {
     const repoIds = repoId === undefined ? await this.listRepos() : [repoId];
-    const read = this.client.pipeline();
-    for (const id of repoIds) read.smembers(this.keys.repoEnvs(id));
+    const read = new SlotBatch(this.client);
+    for (const id of repoIds) read.add(this.keys.repoEnvs(id), (pipeline) => pipeline.smembers(this.keys.repoEnvs(id)));
     const envs = (await execAll(read)).flatMap((reply, i) =>
       asStrings(reply).map((member): EnvKey => ({ repoId: repoIds[i] as number, pr: parseEnvId(member) })),
     );
 
     // The envs set outlives its environments: keep those with a key left, and forget the rest.
-    const check = this.client.pipeline();
-    for (const env of envs) check.exists(...envKeyNames(this.keys, env));
+    const check = new SlotBatch(this.client);
+    for (const env of envs) check.add(this.keys.envBase(env), (pipeline) => pipeline.exists(...envKeyNames(this.keys, env)));
     const live = (await execAll(check)).map((count) => asNumber(count) > 0);
-    const forget = this.client.pipeline();
+    const forget = new SlotBatch(this.client);
     envs.forEach((env, i) => {
-      if (!live[i]) callScript(forget, "forget-env", [this.keys.repoEnvs(env.repoId), ...envKeyNames(this.keys, env)], [envId(env.pr)]);
+      const scriptKeys = [this.keys.repoEnvs(env.repoId), ...envKeyNames(this.keys, env)];
+      if (!live[i]) forget.add(scriptKeys[0] as string, (pipeline) => callScript(pipeline, "forget-env", scriptKeys, [envId(env.pr)]));
     });
     if (forget.length > 0) await execAll(forget);
     return envs.filter((_, i) => live[i]).sort((a, b) => a.repoId - b.repoId || a.pr - b.pr);
@@ -239,8 +242,8 @@ class RedisStateStore implements RedisStore {
 
   async listRepos(): Promise<number[]> {
     const repoIds = asStrings(await this.client.smembers(this.keys.globalRepos())).map(Number);
-    const check = this.client.pipeline();
-    for (const repoId of repoIds) check.exists(this.keys.repoEnvs(repoId));
+    const check = new SlotBatch(this.client);
+    for (const repoId of repoIds) check.add(this.keys.repoEnvs(repoId), (pipeline) => pipeline.exists(this.keys.repoEnvs(repoId)));
     const live = (await execAll(check)).map((count) => asNumber(count) > 0);
     await this.global.forgetRepos(repoIds.filter((_, i) => !live[i]));
     return repoIds.filter((_, i) => live[i]).sort((a, b) => a - b);
@@ -308,7 +311,7 @@ class RedisStateStore implements RedisStore {
 
   async close(): Promise<void> {
     if (this.ownsClient) await closeClient(this.client);
-    else this.client.off("error", this.reportError);
+    else for (const event of connectionErrorEvents(this.client)) this.client.off(event, this.reportError);
   }
 
   /**

@@ -6,8 +6,8 @@ import type { ChainableCommander } from "ioredis";
  * many commands it holds.
  */
 
-/** Sends a pipeline or transaction and returns its replies in order, throwing the first error. */
-export async function execAll(pipeline: ChainableCommander): Promise<unknown[]> {
+/** Sends a pipeline, transaction or SlotBatch and returns its replies in order, throwing the first error. */
+export async function execAll(pipeline: Pick<ChainableCommander, "exec">): Promise<unknown[]> {
   const results = await pipeline.exec();
   // null only when a WATCHed key changed; nothing here uses WATCH.
   if (!results) throw new Error("Redis transaction was aborted");

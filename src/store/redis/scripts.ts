@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "./connection.js";
 import { decodeReply, SCRIPT_REPLIES, type ScriptName, type ScriptReply } from "./script-replies.js";
 
 /**
@@ -98,7 +99,7 @@ const scripts = () => (loaded ??= loadScripts(scriptsDirectory()));
 const commandName = (name: ScriptName) => `ephemera:${name}`;
 
 /** Registers every script on the client (again is harmless: same name, same script). */
-export function defineScripts(client: Redis): void {
+export function defineScripts(client: RedisClient): void {
   for (const [name, script] of scripts()) client.defineCommand(commandName(name), script);
 }
 
@@ -109,9 +110,9 @@ type ScriptCommand = (...args: Array<string | number>) => unknown;
  * script-replies.ts); or queues it on a pipeline or transaction, whose
  * caller decodes the reply with `decodeReply`.
  */
-export function callScript<Name extends ScriptName>(target: Redis, name: Name, keys: string[], args: Array<string | number>): Promise<ScriptReply<Name>>;
+export function callScript<Name extends ScriptName>(target: RedisClient, name: Name, keys: string[], args: Array<string | number>): Promise<ScriptReply<Name>>;
 export function callScript(target: ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): ChainableCommander;
-export function callScript(target: Redis | ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): unknown {
+export function callScript(target: RedisClient | ChainableCommander, name: ScriptName, keys: string[], args: Array<string | number>): unknown {
   const script = scripts().get(name);
   if (script?.numberOfKeys !== keys.length) {
     throw new Error(`script ${name} takes ${script?.numberOfKeys} keys, not ${keys.length}`);
