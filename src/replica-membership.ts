@@ -21,7 +21,6 @@ import { toIso } from "./lifecycle/ttl.js";
  * until it leaves.
  */
 export interface ReplicaMembership {
-  readonly self: Replica;
   /**
    * The first attempt to join: joined, or the store's error when it did not
    * answer (the attempt is made again on every heartbeat until it does).
@@ -66,6 +65,7 @@ export function startReplicaMembership({ store, takeover, log }: MembershipOptio
       throw error;
     }
     state = "joined";
+    log.info({ owner: self.owner, protocol: self.protocol }, "joined the store's replica registry");
     joined.resolve();
     return { joined: true };
   };
@@ -79,7 +79,7 @@ export function startReplicaMembership({ store, takeover, log }: MembershipOptio
         everyMs: REPLICA_HEARTBEAT_MS,
         log,
         run: async () => {
-          if (state === "joined") return store.registerReplica(self, REPLICA_ENTRY_TTL_MS);
+          if (state === "joined") return heartbeatOnce(store, self);
           if (state !== "joining") return;
           const outcome = await attempt();
           if (!outcome.joined) throw outcome.error;
@@ -89,7 +89,6 @@ export function startReplicaMembership({ store, takeover, log }: MembershipOptio
   );
 
   return {
-    self,
     firstAttempt,
     joined: joined.promise,
     async leave() {
@@ -119,6 +118,17 @@ async function join(store: StateStore, self: Replica, takeover: boolean): Promis
     throw new StoreSharingError(refusal);
   }
   if (marker === null) await markRegistry(store, self);
+}
+
+/**
+ * Refreshes the entry, and puts the marker back if the store lost it (a
+ * Redis restarted without persistence): a replica that joined knows the
+ * store is shared safely, and the next one to start must not be asked to
+ * take it over.
+ */
+async function heartbeatOnce(store: StateStore, self: Replica): Promise<void> {
+  await store.registerReplica(self, REPLICA_ENTRY_TTL_MS);
+  if ((await store.getMeta(REGISTRY_MARKER)) === null) await markRegistry(store, self);
 }
 
 /**
