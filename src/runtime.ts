@@ -12,6 +12,7 @@ import type { BlockedEndpoint } from "./providers/sandbox/step-firewall.js";
 import type { IsolationMode } from "./providers/sandbox/step-sandbox.js";
 import { openStore } from "./store/open-store.js";
 import type { StateStore } from "./lifecycle/state-store.js";
+import { StoreSharingError } from "./lifecycle/replicas.js";
 
 /**
  * What the server and the CLI both stand on: the config, the store, the
@@ -126,9 +127,14 @@ function blockedEndpoints(env: RuntimeEnv): BlockedEndpoint[] {
   return endpoints;
 }
 
-/** A user's configuration mistake, as the one line the server and the CLI print; undefined for anything else. */
+/**
+ * What the operator must fix (a configuration mistake, or a store that
+ * replicas of another release use), as the one line the server and the CLI
+ * print; undefined for anything else.
+ */
 export function configProblem(error: unknown): string | undefined {
   if (error instanceof EnvError) return error.problems.join("; ");
+  if (error instanceof StoreSharingError) return error.message;
   if (error instanceof ConfigError) return error.problems.map((problem) => `${error.source}: ${problem}`).join("; ");
   return undefined;
 }

@@ -23,6 +23,7 @@ import { withMetrics } from "./metrics/metrics-notifier.js";
 import { githubMetrics } from "./metrics/octokit-metrics.js";
 import { createMetrics } from "./metrics/registry.js";
 import { createSealer } from "./lifecycle/sealing.js";
+import { startReplicaMembership } from "./replica-membership.js";
 import { openRuntime, type Runtime } from "./runtime.js";
 
 /** Where GitHub posts webhooks (DESIGN §8), for Probot and the intake in front of it alike. */
@@ -69,6 +70,15 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   // Every store call is timed and its failures counted, /metrics' own reads included.
   const store = instrumentStore(runtime.store, metrics);
   metrics.scrapeStore(store);
+  const membership = startReplicaMembership({ store, takeover: env.storeTakeover, log: log.child({ name: "replicas" }) });
+  const abandon = async (error: unknown): Promise<never> => {
+    await membership.leave();
+    await runtime.close();
+    throw error;
+  };
+  // Before a webhook is taken, when the store answers: beside a replica of another release, start-up ends here.
+  const first = await membership.firstAttempt.catch(abandon);
+  if (!first.joined) log.warn("the store does not answer: the reconciler and the background jobs start once it does and this replica has joined its registry");
   const pacer = createWritePacer({ store, limit: env.githubWrites, log: log.child({ name: "github-pacing" }) });
   const server = new Server({
     host: env.host,
@@ -135,6 +145,11 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   if (loaded === undefined) throw new Error("Probot did not load the app");
   // In the background: GitHub being slow or unreachable must not hold up start-up.
   void appBotIdentity(loaded, log).then((identity) => Object.assign(bot, identity));
+  // Nothing reconciles before this replica is known to share the store safely.
+  await membership.joined.catch(async (error: unknown) => {
+    await server.stop();
+    return abandon(error);
+  });
   reconciler.start();
   const jobs = startBackgroundJobs({ probot: loaded, clients, lifecycle, store, notifier, owners: runtime.owners, operator, auditBounds: env.auditBounds, metrics, intervals: env.intervals, log });
 
@@ -148,6 +163,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
       await notifier.drain();
       // A job waiting out GitHub's retries is abandoned after a moment: every job is idempotent and runs again at start-up.
       await Promise.race([jobs.stop(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+      await membership.leave();
       await runtime.close();
     },
   };

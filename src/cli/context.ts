@@ -10,6 +10,7 @@ import { createWritePacer } from "../github/pacing/write-pacer.js";
 import { Lifecycle } from "../lifecycle/api.js";
 import { createSealer, type Sealer } from "../lifecycle/sealing.js";
 import { redactText } from "../read-model/redact.js";
+import { startReplicaMembership, type ReplicaMembership } from "../replica-membership.js";
 import { openRuntime, type Runtime, type RuntimeEnv, type RuntimeOptions } from "../runtime.js";
 import type { StateStore } from "../lifecycle/state-store.js";
 import { createCliLogger } from "./cli-log.js";
@@ -34,6 +35,7 @@ export interface CliIO {
 export class CliContext {
   private opened: Promise<Runtime> | undefined;
   private app: Probot | undefined;
+  private membership: ReplicaMembership | undefined;
 
   private constructor(
     readonly env: CliEnv,
@@ -64,9 +66,30 @@ export class CliContext {
       if (redisUrl === undefined && redisNodes === undefined && !options.create && !existsSync(dataDir)) {
         throw new CliFailure(`no embedded store at ${resolve(dataDir)}: run the CLI where Ephemera runs, or set EPHEMERA_DATA_DIR (or REDIS_URL) as the server has them`);
       }
-      this.opened = this.open(this.env, this.log, { runsSteps: this.runsSteps }).then((runtime) => this.reachable(runtime));
+      this.opened = this.open(this.env, this.log, { runsSteps: this.runsSteps })
+        .then((runtime) => this.reachable(runtime))
+        .then((runtime) => (this.runsSteps ? this.joinReplicas(runtime) : runtime));
     }
     return this.opened;
+  }
+
+  /**
+   * A command that runs the reconciler is a replica while it runs: it joins
+   * the store's registry as the server does, and is refused beside replicas
+   * of another release (see lifecycle/replicas.ts).
+   */
+  private async joinReplicas(runtime: Runtime): Promise<Runtime> {
+    const membership = startReplicaMembership({ store: runtime.store, takeover: this.env.storeTakeover, log: this.log.child({ name: "replicas" }) });
+    this.membership = membership;
+    try {
+      const first = await membership.firstAttempt;
+      if (!first.joined) throw first.error;
+      return runtime;
+    } catch (error) {
+      await membership.leave();
+      await runtime.close().catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Fails with one line naming the store when it does not answer, rather than at the command's first read. */
@@ -138,6 +161,8 @@ export class CliContext {
   async close(): Promise<void> {
     const opened = this.opened;
     this.opened = undefined;
-    await (await opened?.catch(() => undefined))?.close();
+    const runtime = await opened?.catch(() => undefined);
+    await this.membership?.leave();
+    await runtime?.close();
   }
 }

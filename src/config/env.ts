@@ -174,6 +174,16 @@ const envSchema = z.object({
     .refine((value) => POSTGRES_PREFIX_PATTERN.test(value), {
       message: 'must be lower-case letters, digits and "_", start with a letter, end with "_", at most 24 characters (e.g. eph_staging_)',
     }),
+  /**
+   * Set to 1 once, when the store was last written by a release before the
+   * replica registry (store protocol 2) and every replica of that release
+   * has been stopped: such replicas register nothing, so this one cannot
+   * tell that they are gone (see lifecycle/replicas.ts).
+   */
+  EPHEMERA_STORE_TAKEOVER: z
+    .enum(["0", "1"], { error: "must be 1 (every replica of the earlier release is stopped: take the store over) or 0" })
+    .default("0")
+    .transform((value) => value === "1"),
   /** How often each replica compares its environments with GitHub's open PRs. */
   EPHEMERA_RESYNC_INTERVAL: durationVariable("10m"),
   /** How often each replica asks GitHub to redeliver failed webhook deliveries. */
@@ -246,6 +256,8 @@ export interface AppEnv {
   /** The host and port steps reach PostgreSQL at, when not the admin endpoint's. */
   postgresStepUrl: string | undefined;
   postgresPrefix: string;
+  /** EPHEMERA_STORE_TAKEOVER: start on a store an earlier release (which registers no replicas) wrote, its replicas being stopped. */
+  storeTakeover: boolean;
   /** Sealing keys, newest first: the first seals, each unseals (EPHEMERA_SECRET_KEY, else WEBHOOK_SECRET). */
   secretKeys: readonly string[];
   /** Background jobs (DESIGN §8), in ms. */
@@ -361,6 +373,7 @@ function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string
     postgresUrl: value.EPHEMERA_POSTGRES_URL,
     postgresStepUrl: value.EPHEMERA_POSTGRES_STEP_URL,
     postgresPrefix: value.EPHEMERA_POSTGRES_PREFIX,
+    storeTakeover: value.EPHEMERA_STORE_TAKEOVER,
     intervals: {
       resyncMs: value.EPHEMERA_RESYNC_INTERVAL,
       redeliveryMs: value.EPHEMERA_REDELIVERY_INTERVAL,

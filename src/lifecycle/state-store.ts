@@ -8,6 +8,7 @@ import type {
   Status,
 } from "./environment.js";
 import type { Intent } from "./intent.js";
+import type { Replica, SeenReplica } from "./replicas.js";
 import type { Shown } from "./shown.js";
 
 /**
@@ -236,6 +237,18 @@ export interface StateStore {
    * restart) starts it full, and nothing needs setting up again.
    */
   takeToken(bucket: string, limit: TokenBucketLimit): Promise<number>;
+
+  /**
+   * Registers the replica in the store's replica registry, or refreshes its
+   * entry: last seen now, by the store's clock, so replicas with skewed
+   * clocks agree. An entry not refreshed within `ttlMs` lapses by itself
+   * (its replica died); every entry that has lapsed is removed here.
+   */
+  registerReplica(replica: Replica, ttlMs: number): Promise<void>;
+  /** The registry's live entries, oldest start first. */
+  listReplicas(): Promise<SeenReplica[]>;
+  /** Removes the replica's entry (a clean stop); nothing when there is none. */
+  removeReplica(owner: string): Promise<void>;
 
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;

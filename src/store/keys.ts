@@ -59,6 +59,12 @@ export interface Keys {
   globalQueue(): string;
   globalActivePerRepo(): string;
   meta(name: string): string;
+  /**
+   * The replica registry (see lifecycle/replicas.ts): a hash of owner to the
+   * replica as JSON, with its last-seen and expiry times (ms). One key, so
+   * its scripts keep to one Redis Cluster slot.
+   */
+  replicaRegistry(): string;
   /** A token bucket (see `StateStore.takeToken`): a hash of `tokens` and `at` (ms). */
   bucket(name: string): string;
 }
@@ -85,6 +91,7 @@ export function makeKeys(prefix: string): Keys {
     globalQueue: () => `${prefix}{global}:queue`,
     globalActivePerRepo: () => `${prefix}{global}:active-per-repo`,
     meta: (name) => `${prefix}meta:${name}`,
+    replicaRegistry: () => `${prefix}meta:replicas`,
     bucket: (name) => `${prefix}bucket:${name}`,
   };
 }

@@ -1,6 +1,8 @@
 import { chmodSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
+import { STORE_PROTOCOL } from "../../src/lifecycle/replicas.js";
+import { markRegistry } from "../../src/replica-membership.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { testAppCredentials } from "../helpers/app-credentials.js";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.js";
@@ -36,6 +38,8 @@ beforeAll(async () => {
     await world.lifecycle.record({ repoId: repo.id, pr }, openIntent(pull.head.sha, { repo: "acme/web", installationId: INSTALLATION, headRef: pull.head.ref }, pull.updated_at));
   }
   await world.reconciler.runDue();
+  // The world's engine is this release's, which registers its replicas: the CLI needs no takeover here.
+  await markRegistry(world.store, { protocol: STORE_PROTOCOL, startedAt: new Date().toISOString() });
   // As root the CLI's extend opens the step sandbox as the server does: step uids must be able to enter the config's directory and ./workdirs.
   chmodSync(world.ws.dir, 0o711);
   env = {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportFile } from "../../src/cli/export-file.js";
+import { STORE_PROTOCOL } from "../../src/lifecycle/replicas.js";
 import type { PrivateRedis } from "../helpers/redis-server.js";
 import { runCliHere, runCliProcess, SECRETS, tempDir } from "./cli-harness.js";
 import { allKeys, keyOf, openStoreFixture, REPOS, type StoreFixture, type StoreKind } from "./cli-world.js";
@@ -247,6 +248,24 @@ export function cliStoreSuite(kind: StoreKind, redis: () => PrivateRedis | undef
       expect(noKey.code).toBe(1);
       expect(noKey.stderr).toContain("EPHEMERA_SECRET_KEY (or WEBHOOK_SECRET, from which the server derives it when unset) is required: `teardown` runs the reconciler");
       expect((await fieldsOf(REPOS.api, 7))?.status).toBe("ready");
+    });
+
+    it("runs no reconciler beside a replica of another release, and says which; the reading commands still run", async () => {
+      const newer = { owner: "web-9:99:0c0c0c0c", protocol: STORE_PROTOCOL + 1, startedAt: "2026-12-06T11:00:00.000Z" };
+      await fixture.world.store.registerReplica(newer, 60_000);
+      try {
+        const [refused, listed] = await Promise.all([cliHere(["teardown", "acme/api", "7"]), cliHere(["list"])]);
+        expect(refused.code).toBe(1);
+        expect(notes(refused.stderr)).toMatch(
+          /^ephemera: this store is in use by replicas of another release: web-9:99:0c0c0c0c \(store protocol \d+, last seen [^)]+\)\. .*: stop those replicas first, then start this one\n$/,
+        );
+        expect(listed.code).toBe(0);
+        expect((await fieldsOf(REPOS.api, 7))?.status).toBe("ready");
+        // The refused command took back the entry it wrote while it looked.
+        expect((await fixture.world.store.listReplicas()).map((replica) => replica.owner)).toEqual([newer.owner]);
+      } finally {
+        await fixture.world.store.removeReplica(newer.owner);
+      }
     });
 
     it("tears down in this process, the secret unsealed for the provider, and says when a teardown step fails", async () => {

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { EnvKey } from "../../src/lifecycle/environment.js";
+import { STORE_PROTOCOL } from "../../src/lifecycle/replicas.js";
+import { markRegistry } from "../../src/replica-membership.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { ExportedKey, StateStore } from "../../src/lifecycle/state-store.js";
@@ -76,6 +78,8 @@ export async function openStoreFixture(kind: StoreKind, redis: PrivateRedis | un
     repoConfig: (key) => (TEMPLATE_OF[key.repoId] === undefined ? undefined : { template: TEMPLATE_OF[key.repoId] }),
   });
   await createEnvironments(world);
+  // The world's engine is this release's, which registers its replicas: the CLI needs no takeover here.
+  await markRegistry(world.store, { protocol: STORE_PROTOCOL, startedAt: new Date().toISOString() });
 
   const common = {
     EPHEMERA_KEY_PREFIX: prefix,

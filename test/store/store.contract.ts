@@ -713,6 +713,66 @@ export function storeContract(name: string, makeBacking: () => Promise<ContractB
       });
     });
 
+    describe("the replica registry", () => {
+      let registry: StateStore;
+      let otherReplica: StateStore;
+      beforeAll(async () => {
+        // A space of its own: the registry is one per store, and these tests count its entries.
+        registry = await backing.open("replicas");
+        otherReplica = await backing.open("replicas");
+      });
+      const entry = (owner: string, protocol = 2) => ({ owner, protocol, startedAt: "2026-01-01T00:00:00.000Z" });
+
+      it("registers a replica, seen by every client with the time the store last saw it", async () => {
+        const before = Date.now();
+        await registry.registerReplica(entry("host-a:1"), HOUR);
+        await otherReplica.registerReplica(entry("host-b:2", 3), HOUR);
+        const seen = await otherReplica.listReplicas();
+        expect(seen).toEqual([
+          { ...entry("host-a:1"), lastSeenAt: expect.any(String) },
+          { ...entry("host-b:2", 3), lastSeenAt: expect.any(String) },
+        ]);
+        for (const { lastSeenAt } of seen) {
+          // The store's clock, which is this machine's here.
+          expect(Date.parse(lastSeenAt)).toBeGreaterThanOrEqual(before - 1000);
+          expect(Date.parse(lastSeenAt)).toBeLessThanOrEqual(Date.now() + 1000);
+        }
+      });
+
+      it("refreshes an entry on a heartbeat: one entry per replica, seen later", async () => {
+        await registry.registerReplica(entry("host-c:3"), HOUR);
+        const first = (await registry.listReplicas()).find((replica) => replica.owner === "host-c:3");
+        await sleep(20);
+        await otherReplica.registerReplica(entry("host-c:3"), HOUR);
+        const refreshed = (await registry.listReplicas()).filter((replica) => replica.owner === "host-c:3");
+        expect(refreshed).toHaveLength(1);
+        expect(Date.parse(refreshed[0]!.lastSeenAt)).toBeGreaterThan(Date.parse(first!.lastSeenAt));
+      });
+
+      it("lets the entry of a replica that stopped refreshing lapse, and keeps the live ones", async () => {
+        await registry.registerReplica(entry("host-dead:4"), 200);
+        await registry.registerReplica(entry("host-live:5"), HOUR);
+        expect((await registry.listReplicas()).map((replica) => replica.owner)).toContain("host-dead:4");
+        await expect.poll(async () => (await otherReplica.listReplicas()).map((replica) => replica.owner), { timeout: 5000, interval: 50 }).not.toContain("host-dead:4");
+        expect((await otherReplica.listReplicas()).map((replica) => replica.owner)).toContain("host-live:5");
+      });
+
+      it("removes a replica's entry on a clean stop, and nothing else", async () => {
+        await registry.registerReplica(entry("host-d:6"), HOUR);
+        await registry.registerReplica(entry("host-e:7"), HOUR);
+        await otherReplica.removeReplica("host-d:6");
+        await otherReplica.removeReplica("never-registered");
+        const owners = (await registry.listReplicas()).map((replica) => replica.owner);
+        expect(owners).not.toContain("host-d:6");
+        expect(owners).toContain("host-e:7");
+      });
+
+      it("keeps the registry apart from the environments", async () => {
+        expect(await registry.listRepos()).toEqual([]);
+        expect(await store.listReplicas()).toEqual([]);
+      });
+    });
+
     describe("meta values", () => {
       it("stores small named values with a TTL", async () => {
         await store.setMeta("cursor", "abc", null);

@@ -1,6 +1,7 @@
 import type { RedisNodes } from "../../config/env.js";
 import { envId, type EnvKey, type Status } from "../../lifecycle/environment.js";
 import type { Intent } from "../../lifecycle/intent.js";
+import type { Replica, SeenReplica } from "../../lifecycle/replicas.js";
 import type { Shown } from "../../lifecycle/shown.js";
 import { decodeEvent, decodeFields, decodeIntent, decodeShown, encodeEvent, encodeFields, encodeIntent, encodeShown } from "../field-codec.js";
 import { makeKeys, parseEnvId, type Keys } from "../keys.js";
@@ -299,6 +300,19 @@ class RedisStateStore implements RedisStore {
 
   async takeToken(bucket: string, limit: TokenBucketLimit): Promise<number> {
     return callScript(this.client, "take-token", [this.keys.bucket(bucket)], [limit.perSecond, limit.burst]);
+  }
+
+  async registerReplica(replica: Replica, ttlMs: number): Promise<void> {
+    const { owner, protocol, startedAt } = replica;
+    await callScript(this.client, "register-replica", [this.keys.replicaRegistry()], [JSON.stringify({ owner, protocol, startedAt }), ttlMs]);
+  }
+
+  listReplicas(): Promise<SeenReplica[]> {
+    return callScript(this.client, "list-replicas", [this.keys.replicaRegistry()], []);
+  }
+
+  async removeReplica(owner: string): Promise<void> {
+    await this.client.hdel(this.keys.replicaRegistry(), owner);
   }
 
   rebuildGlobalIndexes(): Promise<void> {

@@ -1,5 +1,8 @@
+import { z } from "zod";
 import type { EnvKey } from "../../lifecycle/environment.js";
+import type { SeenReplica } from "../../lifecycle/replicas.js";
 import type { Admission, CommitResult } from "../../lifecycle/state-store.js";
+import { toIso } from "../../lifecycle/ttl.js";
 import { parseEnvId, parseGlobalMember } from "../keys.js";
 import { asNumber, asScore, asStrings, scoredMembers } from "./replies.js";
 
@@ -36,6 +39,9 @@ export interface ClaimDueReply {
   min: number | null;
   taken: Array<{ pr: number; score: number }>;
 }
+
+/** A replica registry entry as register-replica-1.lua writes it (times in ms). */
+const registryEntrySchema = z.object({ owner: z.string(), protocol: z.number().int(), startedAt: z.string(), lastSeenAt: z.number() });
 
 export const SCRIPT_REPLIES = {
   "record-intent": (reply: unknown): "recorded" | "duplicate" => (yes(reply) ? "recorded" : "duplicate"),
@@ -74,6 +80,17 @@ export const SCRIPT_REPLIES = {
   "release-admission": (reply: unknown): EnvKey[] => asStrings(reply).map(parseGlobalMember),
   /** The ms to wait before acting. */
   "take-token": (reply: unknown): number => asNumber(reply),
+  "register-replica": (reply: unknown): void => {
+    if (reply !== 1) throw new TypeError("expected 1");
+  },
+  /** The live entries, oldest start first. */
+  "list-replicas": (reply: unknown): SeenReplica[] =>
+    asStrings(reply)
+      .map((raw) => {
+        const { owner, protocol, startedAt, lastSeenAt } = registryEntrySchema.parse(JSON.parse(raw));
+        return { owner, protocol, startedAt, lastSeenAt: toIso(lastSeenAt) };
+      })
+      .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.owner.localeCompare(b.owner)),
 };
 
 export type ScriptName = keyof typeof SCRIPT_REPLIES;

@@ -26,6 +26,11 @@ import type Database from "better-sqlite3";
  *   costs what is due and not what is stored.
  * - `admission`: every environment holding or waiting for a place, with its
  *   first arrival.
+ * - `replicas`: the replica registry (lifecycle/replicas.ts), one row per
+ *   registered process, with when it was last seen and when its entry
+ *   lapses. Version 3 adds it; a release that knows only version 2 then
+ *   refuses to open the file (see `migrate`), which is what the registry
+ *   asks of it anyway.
  * - `kv`: other keys with an expiry (meta values), under their Redis key
  *   names. (Delivery markers of earlier versions, one row per delivery,
  *   expire here by themselves.)
@@ -96,6 +101,15 @@ const MIGRATIONS: readonly string[] = [
     SELECT DISTINCT repo_id, pr, (SELECT expires_at FROM env_keys AS old WHERE old.repo_id = deliveries.repo_id AND old.pr = deliveries.pr AND old.part = 'deliveries')
     FROM deliveries;
   DELETE FROM env_keys WHERE part = 'deliveries';
+  `,
+  `
+  CREATE TABLE replicas (
+    owner TEXT PRIMARY KEY,
+    protocol INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
   `,
 ];
 

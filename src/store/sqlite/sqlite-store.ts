@@ -3,6 +3,7 @@ import type { EnvKey, Status } from "../../lifecycle/environment.js";
 import { decodeEvent, decodeField, decodeFields, decodeIntent, decodeShown, encodeEvent, encodeFields, encodeIntent, encodeShown } from "../field-codec.js";
 import { makeKeys } from "../keys.js";
 import { EVENT_LOG_LIMIT, FIELD_NAMES, type LeaseName, type StateStore } from "../../lifecycle/state-store.js";
+import { toIso } from "../../lifecycle/ttl.js";
 import { TurnBatch, type Outcome } from "../turn-batch.js";
 import { admission } from "./admission.js";
 import { LIVE, openDatabase, statementCache } from "./connection.js";
@@ -70,6 +71,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at ${ifAbsent ? `WHERE NOT ${LIVE}` : ""}`,
     ).run({ key, value, expiresAt, now: now() }).changes === 1;
 
+  /** Removes the replica registry's entries that have lapsed (their replicas died without removing them); returns how many. */
+  const dropLapsedReplicas = (at: number) => sql(`DELETE FROM replicas WHERE expires_at <= @now`).run({ now: at }).changes;
+
   /** A lease is the owner's token with an expiry; "take" also takes a free one, "renew" only extends. */
   const holdLease = (key: EnvKey, name: LeaseName, owner: string, ttlMs: number, mode: "take" | "renew") =>
     write(() => {
@@ -109,6 +113,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return (
         sql(`DELETE FROM env_keys WHERE NOT ${LIVE}`).run(params).changes +
         sql(`DELETE FROM kv WHERE NOT ${LIVE}`).run(params).changes +
+        dropLapsedReplicas(params.now) +
         delivered.sweep(params.now) +
         due.forgetVanished()
       );
@@ -270,6 +275,28 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         setKv(key, JSON.stringify(next), at + ttlMs);
         return waitMs;
       });
+    },
+
+    async registerReplica({ owner, protocol, startedAt }, ttlMs) {
+      write(() => {
+        const at = now();
+        dropLapsedReplicas(at);
+        sql(
+          `INSERT INTO replicas (owner, protocol, started_at, last_seen_at, expires_at) VALUES (@owner, @protocol, @startedAt, @at, @expiresAt)
+           ON CONFLICT (owner) DO UPDATE SET protocol = excluded.protocol, started_at = excluded.started_at, last_seen_at = excluded.last_seen_at, expires_at = excluded.expires_at`,
+        ).run({ owner, protocol, startedAt, at, expiresAt: at + ttlMs });
+      });
+    },
+
+    async listReplicas() {
+      const rows = sql<{ owner: string; protocol: number; startedAt: string; lastSeenAt: number }>(
+        `SELECT owner, protocol, started_at AS startedAt, last_seen_at AS lastSeenAt FROM replicas WHERE expires_at > @now ORDER BY started_at, owner`,
+      ).all({ now: now() });
+      return rows.map((row) => ({ ...row, lastSeenAt: toIso(row.lastSeenAt) }));
+    },
+
+    async removeReplica(owner) {
+      sql(`DELETE FROM replicas WHERE owner = @owner`).run({ owner });
     },
 
     async ping() {

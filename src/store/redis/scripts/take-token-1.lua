@@ -13,8 +13,8 @@
 
   Returns the ms the caller must wait before acting (0: a token was there).
 ]]
-local time = redis.call("TIME")
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+--- @include "includes/store-clock"
+local now = store_now_ms()
 local perMs = tonumber(ARGV[1]) / 1000
 local burst = tonumber(ARGV[2])
 
