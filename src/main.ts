@@ -51,6 +51,12 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 try {
   running = await startEphemera({ env, log });
+  const started = running;
+  void started.revoked.then(async (error) => {
+    log.fatal({ err: error }, "stopping: this replica may no longer share the store");
+    await started.stop().catch((stopError: unknown) => log.error({ err: stopError }, "error while stopping"));
+    process.exit(1);
+  });
 } catch (error) {
   const problem = configProblem(error);
   if (problem !== undefined) fail(problem);

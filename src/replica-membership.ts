@@ -29,6 +29,13 @@ export interface ReplicaMembership {
   readonly firstAttempt: Promise<FirstAttempt>;
   /** Resolves once joined; rejects with StoreSharingError when refused. */
   readonly joined: Promise<void>;
+  /**
+   * Resolves (never rejects) when this replica, once joined, may share the
+   * store no longer: its entry lapsed (the store was out of reach for longer
+   * than an entry lives, or lost it), a replica of another release joined
+   * meanwhile, and joining again was refused. The process must stop.
+   */
+  readonly revoked: Promise<StoreSharingError>;
   /** Stops the heartbeat and removes the entry (a clean stop). */
   leave(): Promise<void>;
 }
@@ -52,6 +59,7 @@ export function startReplicaMembership({ store, takeover, log }: MembershipOptio
   const self: Replica = { owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, protocol: STORE_PROTOCOL, startedAt: toIso(Date.now()) };
   let state: "joining" | "joined" | "refused" = "joining";
   const joined = settleable<void>();
+  const revoked = settleable<StoreSharingError>();
   // Whoever starts a membership may await only the first attempt; a refusal must not also surface as an unhandled rejection here.
   joined.promise.catch(() => undefined);
 
@@ -79,7 +87,18 @@ export function startReplicaMembership({ store, takeover, log }: MembershipOptio
         everyMs: REPLICA_HEARTBEAT_MS,
         log,
         run: async () => {
-          if (state === "joined") return heartbeatOnce(store, self);
+          if (state === "joined") {
+            if (await heartbeatOnce(store, self)) return;
+            // The entry had lapsed: another release may have joined since, so this one looks again as at start.
+            try {
+              await join(store, self, takeover);
+            } catch (error) {
+              if (!(error instanceof StoreSharingError)) throw error;
+              state = "refused";
+              revoked.resolve(error);
+            }
+            return;
+          }
           if (state !== "joining") return;
           const outcome = await attempt();
           if (!outcome.joined) throw outcome.error;
@@ -91,6 +110,7 @@ export function startReplicaMembership({ store, takeover, log }: MembershipOptio
   return {
     firstAttempt,
     joined: joined.promise,
+    revoked: revoked.promise,
     async leave() {
       // Waits for an attempt in flight: a replica that joined meanwhile still leaves.
       await (await heartbeat)?.stop();
@@ -124,11 +144,14 @@ async function join(store: StateStore, self: Replica, takeover: boolean): Promis
  * Refreshes the entry, and puts the marker back if the store lost it (a
  * Redis restarted without persistence): a replica that joined knows the
  * store is shared safely, and the next one to start must not be asked to
- * take it over.
+ * take it over. Returns false, writing nothing, when the entry has lapsed:
+ * then the replica must join again, and may be refused.
  */
-async function heartbeatOnce(store: StateStore, self: Replica): Promise<void> {
+async function heartbeatOnce(store: StateStore, self: Replica): Promise<boolean> {
+  if (!(await store.listReplicas()).some((replica) => replica.owner === self.owner)) return false;
   await store.registerReplica(self, REPLICA_ENTRY_TTL_MS);
   if ((await store.getMeta(REGISTRY_MARKER)) === null) await markRegistry(store, self);
+  return true;
 }
 
 /**

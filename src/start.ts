@@ -33,6 +33,8 @@ export interface RunningEphemera {
   readonly server: Server;
   readonly runtime: Runtime;
   readonly reconciler: Reconciler;
+  /** Resolves when this replica may share the store no longer (see ReplicaMembership.revoked): stop it. */
+  readonly revoked: Promise<Error>;
   /** Stops taking webhooks and work, lets the PR updates in flight finish, closes the store. */
   stop(): Promise<void>;
 }
@@ -157,6 +159,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
     server,
     runtime,
     reconciler,
+    revoked: membership.revoked,
     async stop() {
       await server.stop();
       await reconciler.stop();

@@ -49,8 +49,10 @@ export async function reconcileEnvironment(worker: WorkerContext, key: EnvKey, s
       try {
         const outcome = await reconcile(ctx, round, action);
         if ("interrupted" in outcome) {
-          resting = false;
-          if (outcome.interrupted === "look-again") continue;
+          if (outcome.interrupted === "look-again") {
+            resting = false;
+            continue;
+          }
           if (outcome.requeueAt !== undefined) await store.markDue(key, outcome.requeueAt);
           return;
         }

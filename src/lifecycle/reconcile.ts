@@ -13,8 +13,8 @@ import { finish, tearDown } from "./actions/tear-down.js";
 /**
  * Carries out what `plan` decided, and says what came of it: a Result for
  * the round to commit, or an interruption. The actions that only record
- * something are here; those that call a provider or take a place in the
- * active set are in actions/. Every intermediate commit of an action (a
+ * something (or give back an admission place) are here; those that call a
+ * provider, take a place in the active set or tear down are in actions/. Every intermediate commit of an action (a
  * step marked started, a teardown action done) goes through the round too.
  */
 export async function reconcile(ctx: ReconcileContext, round: Round, action: Action): Promise<Outcome> {

@@ -41,7 +41,7 @@ export const REPLICA_ENTRY_TTL_MS = 3 * REPLICA_HEARTBEAT_MS;
 export const REGISTRY_MARKER = "replica-registry";
 
 /** The variable an operator sets once to take over a store from a release that registers nothing. */
-export const STORE_TAKEOVER_VARIABLE = "EPHEMERA_STORE_TAKEOVER";
+const STORE_TAKEOVER_VARIABLE = "EPHEMERA_STORE_TAKEOVER";
 
 /** A replica as it registers itself. */
 export interface Replica {

@@ -41,7 +41,7 @@ export function repoNameOf(state: Pick<EnvironmentView, "fields" | "desired">): 
   return state.fields.config?.repo ?? state.desired?.repo ?? "";
 }
 
-export function viewOf(snapshot: EnvSnapshot): EnvironmentView {
+function viewOf(snapshot: EnvSnapshot): EnvironmentView {
   const { key, fields, inbox, events, dueAt, shown } = snapshot;
   const { desired } = foldIntents(fields.desired, inbox);
   return { key, fields, desired, pendingIntents: inbox.length, events, dueAt, inbox, shown };

@@ -91,6 +91,28 @@ describe("replicas of two releases on one store", () => {
     }
   }, 120_000);
 
+  it("stops a running replica whose entry lapsed while a replica of another protocol joined", async () => {
+    const env = { ...credentials, REDIS_URL: redis.url, EPHEMERA_KEY_PREFIX: prefix };
+    const app = await spawnApp({ env, cwd: workDir() });
+    try {
+      const [self] = await store.listReplicas();
+      expect(self?.owner).toContain(`:${app.child.pid}:`);
+      // As if the store had been out of reach for longer than an entry lives, and another release had started meanwhile.
+      await store.removeReplica(self?.owner ?? "");
+      const newer = { owner: "new-worker:9:0c0c0c0c", protocol: STORE_PROTOCOL + 1, startedAt: "2026-12-06T11:30:00.000Z" };
+      await store.registerReplica(newer, HOUR);
+
+      // Its next heartbeat (every 10 s) finds its entry gone, joins again and is refused: it stops, exit 1.
+      const code = await new Promise<number | null>((done) => (app.child.exitCode === null ? app.child.once("exit", done) : done(app.child.exitCode)));
+      expect(code).toBe(1);
+      expect(app.output()).toContain("this replica may no longer share the store");
+      expect(await store.listReplicas()).toEqual([expect.objectContaining({ owner: newer.owner })]);
+      await store.removeReplica(newer.owner);
+    } finally {
+      await app.stop();
+    }
+  }, 120_000);
+
   it("on a store an earlier release wrote (environments, no registry): refuses until EPHEMERA_STORE_TAKEOVER=1, then needs it no more", async () => {
     const cwd = workDir();
     const dataDir = join(cwd, "data");

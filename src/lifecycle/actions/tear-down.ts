@@ -16,7 +16,7 @@ import { runWatched } from "./watched.js";
  * at a time, and each action is recorded when done, so a teardown cut short
  * by a crash resumes where it stopped (the environment stays due). A failing
  * action is retried with backoff for as long as it takes (see
- * `planTeardownStep`). At the end the environment leaves the active set, its
+ * `planTeardownFailure`). At the end the environment leaves the active set, its
  * waiters are woken, and `deleted` stays as a tombstone.
  */
 

@@ -3,7 +3,7 @@ import type { Interruption } from "../commit.js";
 import type { ReconcileContext } from "../engine.js";
 import { isAbort } from "../errors.js";
 
-export type Attempt<T> = { kind: "done"; value: T } | { kind: "failed"; error: unknown } | { kind: "interrupted"; interruption: Interruption };
+type Attempt<T> = { kind: "done"; value: T } | { kind: "failed"; error: unknown } | { kind: "interrupted"; interruption: Interruption };
 
 /**
  * Runs `work` (a step, a readiness check, a teardown action) with a signal

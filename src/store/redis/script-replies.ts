@@ -32,7 +32,7 @@ function yes(reply: unknown): boolean {
 }
 
 /** The due set's state a claim leaves, and what it took, oldest first. */
-export interface ClaimDueReply {
+interface ClaimDueReply {
   /** The due set's TTL in ms (-2 once it no longer exists). */
   ttlMs: number;
   /** Its earliest score after the claim; null when it is empty. */
