@@ -80,7 +80,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   };
   // Before a webhook is taken, when the store answers: beside a replica of another release, start-up ends here.
   const first = await membership.firstAttempt.catch(abandon);
-  if (!first.joined) log.warn("the store does not answer: the reconciler and the background jobs start once it does and this replica has joined its registry");
+  if (!first.joined) log.warn({ err: first.error }, "could not join the store's replica registry (is the store reachable?): webhooks are refused, and the reconciler and the background jobs wait, until this replica has joined");
   const pacer = createWritePacer({ store, limit: env.githubWrites, log: log.child({ name: "github-pacing" }) });
   const server = new Server({
     host: env.host,
@@ -126,10 +126,18 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
 
   // pull_request deliveries skip Probot's receive path (see http/webhook-intake.ts).
   const intake = new WebhookIntake({ secret: env.webhookSecret, path: WEBHOOK_PATH, log: log.child({ name: "webhooks" }) });
+  // Nothing is recorded before this replica is known to share the store safely: when the store did not
+  // answer at start, a delivery is answered 500 until it has joined (GitHub's redelivery, and ours, bring it back).
+  let joinedRegistry = false;
+  void membership.joined.then(() => (joinedRegistry = true), () => undefined);
+  const record: typeof lifecycle.record = async (key, intent, deliveryId) => {
+    if (!joinedRegistry) throw new Error("not recorded: this replica has not yet joined the store's replica registry (the store did not answer at start)");
+    return lifecycle.record(key, intent, deliveryId);
+  };
   const app: ApplicationFunction = async (loaded, options) => {
     probot = loaded;
     await ephemeraApp({
-      recorder: { record: (key, intent, deliveryId) => lifecycle.record(key, intent, deliveryId), listKeys: (repoId) => store.listKeys(repoId) },
+      recorder: { record, listKeys: (repoId) => store.listKeys(repoId) },
       observeWebhook: metrics.observeWebhook,
       intake,
     })(loaded, options);

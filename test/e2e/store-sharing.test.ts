@@ -8,6 +8,8 @@ import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { testAppCredentials } from "../helpers/app-credentials.js";
 import { spawnApp, type AppProcess } from "../helpers/app-process.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/wait-for.js";
+import { deliver, examplePayload } from "../helpers/webhooks.js";
 
 /**
  * Issue 12.3: during a rolling upgrade, a release either shares the store
@@ -110,6 +112,32 @@ describe("replicas of two releases on one store", () => {
       await store.removeReplica(newer.owner);
     } finally {
       await app.stop();
+    }
+  }, 120_000);
+
+  it("records no delivery before it has joined the registry, when the store did not answer at start", async () => {
+    const late = await startPrivateRedis();
+    const lateStore = createRedisStore({ url: late.url, prefix });
+    await late.kill();
+    const app = await spawnApp({ env: { ...credentials, REDIS_URL: late.url, EPHEMERA_KEY_PREFIX: prefix }, cwd: workDir() });
+    try {
+      const payload = { ...examplePayload("pull_request", "opened"), installation: { id: 7, node_id: "MDIz" } };
+      const send = async () => (await deliver(app.url("/api/github/webhooks"), "pull_request", payload, { secret: credentials.WEBHOOK_SECRET })).status;
+      expect(await send()).toBe(500);
+      await late.start();
+      // Until it has joined (its next heartbeat, within 10 s) deliveries are refused; the first one taken finds it registered.
+      const answers: Array<{ status: number; registered: boolean }> = [];
+      await waitFor(async () => {
+        const status = await send();
+        answers.push({ status, registered: (await lateStore.listReplicas()).some((replica) => replica.owner.includes(`:${app.child.pid}:`)) });
+        return status === 200;
+      }, () => JSON.stringify(answers), 30_000, 200);
+      expect(answers.filter(({ status, registered }) => status === 200 && !registered)).toEqual([]);
+      expect(answers.every(({ status }) => status === 200 || status === 500)).toBe(true);
+    } finally {
+      await app.stop();
+      await lateStore.close();
+      await late.stop();
     }
   }, 120_000);
 
