@@ -32,6 +32,13 @@ export interface Command {
   readonly options: OptionSpecs;
   /** Whether it may run `run` steps (teardown commands, a setup the reconciler resumes) or remove their working directories: only then is the step sandbox opened. */
   readonly runsSteps?: true;
+  /**
+   * Whether it writes environments in this release's layout without running
+   * the reconciler (`import`, `resync`): it joins the store's replica
+   * registry too, and is refused beside replicas of another release. Those
+   * that run steps join anyway.
+   */
+  readonly writesStore?: true;
   run(args: ParsedArgs, cli: CliContext): Promise<ExitCode>;
 }
 

@@ -44,14 +44,15 @@ export class CliContext {
     readonly signal: AbortSignal,
     private readonly open: NonNullable<CliIO["openRuntime"]>,
     private readonly runsSteps: boolean,
+    private readonly joinsRegistry: boolean,
     readonly now: () => number,
   ) {}
 
   /** Reads the configuration (an `EnvError` names a bad variable) and makes the logger. */
-  static async create(io: CliIO, out: Output, { runsSteps }: RuntimeOptions): Promise<CliContext> {
+  static async create(io: CliIO, out: Output, { runsSteps, joinsRegistry }: RuntimeOptions & { joinsRegistry: boolean }): Promise<CliContext> {
     const env = readCliEnv(io.env);
     const log = await createCliLogger(env, out);
-    return new CliContext(env, out, log, io.signal ?? new AbortController().signal, io.openRuntime ?? openRuntime, runsSteps ?? false, io.now ?? Date.now);
+    return new CliContext(env, out, log, io.signal ?? new AbortController().signal, io.openRuntime ?? openRuntime, runsSteps ?? false, joinsRegistry, io.now ?? Date.now);
   }
 
   /**
@@ -68,13 +69,14 @@ export class CliContext {
       }
       this.opened = this.open(this.env, this.log, { runsSteps: this.runsSteps })
         .then((runtime) => this.reachable(runtime))
-        .then((runtime) => (this.runsSteps ? this.joinReplicas(runtime) : runtime));
+        .then((runtime) => (this.joinsRegistry ? this.joinReplicas(runtime) : runtime));
     }
     return this.opened;
   }
 
   /**
-   * A command that runs the reconciler is a replica while it runs: it joins
+   * A command that runs the reconciler, or writes environments in this
+   * release's layout, is a replica while it runs: it joins
    * the store's registry as the server does, and is refused beside replicas
    * of another release (see lifecycle/replicas.ts).
    */

@@ -63,7 +63,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
       out.print(command.help);
       return 0;
     }
-    cli = await CliContext.create(io, out, { runsSteps: command.runsSteps ?? false });
+    cli = await CliContext.create(io, out, { runsSteps: command.runsSteps ?? false, joinsRegistry: (command.runsSteps ?? command.writesStore) === true });
     return await command.run(args, cli);
   } catch (error) {
     return report(error, command, out, cli);

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportFile } from "../../src/cli/export-file.js";
@@ -250,19 +250,26 @@ export function cliStoreSuite(kind: StoreKind, redis: () => PrivateRedis | undef
       expect((await fieldsOf(REPOS.api, 7))?.status).toBe("ready");
     });
 
-    it("runs no reconciler beside a replica of another release, and says which; the reading commands still run", async () => {
+    it("runs no reconciler and imports nothing beside a replica of another release, and says which; the reading commands still run", async () => {
       const newer = { owner: "web-9:99:0c0c0c0c", protocol: STORE_PROTOCOL + 1, startedAt: "2026-12-06T11:00:00.000Z" };
       await fixture.world.store.registerReplica(newer, 60_000);
       try {
-        const [refused, listed] = await Promise.all([cliHere(["teardown", "acme/api", "7"]), cliHere(["list"])]);
-        expect(refused.code).toBe(1);
-        expect(notes(refused.stderr)).toMatch(
-          /^ephemera: this store is in use by replicas of another release: web-9:99:0c0c0c0c \(store protocol \d+, last seen [^)]+\)\. .*: stop those replicas first, then start this one\n$/,
-        );
+        // `import` writes environments in this release's layout without a reconciler: refused too.
+        const dir = tempDir("ephemera-empty-export-");
+        const emptyExport = join(dir.path, "empty.json");
+        writeFileSync(emptyExport, JSON.stringify(exportFile({ store: kind, prefix: "", keys: [], now: 0 })));
+        const [refused, importRefused, listed] = await Promise.all([cliHere(["teardown", "acme/api", "7"]), cliHere(["import", emptyExport]), cliHere(["list"])]);
+        for (const command of [refused, importRefused]) {
+          expect(command.code).toBe(1);
+          expect(notes(command.stderr)).toMatch(
+            /^ephemera: this store is in use by replicas of another release: web-9:99:0c0c0c0c \(store protocol \d+, last seen [^)]+\)\. .*: stop those replicas first, then start this one\n$/,
+          );
+        }
         expect(listed.code).toBe(0);
         expect((await fieldsOf(REPOS.api, 7))?.status).toBe("ready");
         // The refused command took back the entry it wrote while it looked.
         expect((await fixture.world.store.listReplicas()).map((replica) => replica.owner)).toEqual([newer.owner]);
+        dir.dispose();
       } finally {
         await fixture.world.store.removeReplica(newer.owner);
       }

@@ -8,6 +8,7 @@ import { envLabel } from "../find-environment.js";
 
 export const importCommand: Command = {
   name: "import",
+  writesStore: true,
   summary: "read an export back into the configured store",
   help: `Usage: ephemera import <file>
 

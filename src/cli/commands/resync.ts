@@ -6,6 +6,7 @@ import { repoIdsFor } from "../find-environment.js";
 
 export const resync: Command = {
   name: "resync",
+  writesStore: true,
   summary: "compare with GitHub's open PRs and record the drift",
   help: `Usage: ephemera resync [--repo <owner/name>]
 
