@@ -116,6 +116,10 @@ function positiveNumber(fallback: string, expected: string, max: number) {
     .refine((value) => Number.isFinite(value) && value > 0 && value <= max, { message: `must be ${expected}, at most ${max}` });
 }
 
+/** What one process does (DESIGN §2): everything, or one side of a web + worker layout on one Redis. */
+export const ROLES = ["all", "web", "worker"] as const;
+export type Role = (typeof ROLES)[number];
+
 const envSchema = z.object({
   /** The GitHub App's numeric id. */
   APP_ID: z.string({ error: "is required (the GitHub App's id)" }).regex(/^\d+$/, "must be the GitHub App's numeric id"),
@@ -134,6 +138,8 @@ const envSchema = z.object({
     .transform(Number),
   /** Interface to listen on; Probot's default is localhost. */
   HOST: optionalText,
+  /** `web`: HTTP and intents only; `worker`: reconciler, notifier, background jobs; `all`: both. */
+  EPHEMERA_ROLE: z.enum(ROLES, { error: "must be all, web or worker (all: one process does everything; web: HTTP and intents only; worker: reconciler, notifier, jobs)" }).default("all"),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
   /** GitHub Enterprise Server host (or a GitHub-compatible fake in tests). */
@@ -236,6 +242,8 @@ export interface AuditBounds {
 }
 
 export interface AppEnv {
+  /** EPHEMERA_ROLE: what this process does; `web` and `worker` only on Redis. */
+  role: Role;
   appId: number;
   privateKey: { pem: string } | { path: string };
   webhookSecret: string;
@@ -301,8 +309,15 @@ export function readEnv(env: Record<string, string | undefined>): AppEnv {
   if (!privateKey) {
     throw new EnvError(["PRIVATE_KEY is required (or PRIVATE_KEY_PATH, the path to the App's .pem file)"]);
   }
+  const shared = sharedSettings(value, env);
+  if (value.EPHEMERA_ROLE !== "all" && shared.redisUrl === undefined && shared.redisNodes === undefined) {
+    throw new EnvError([
+      `EPHEMERA_ROLE=${value.EPHEMERA_ROLE} needs Redis (REDIS_URL, EPHEMERA_REDIS_CLUSTER_NODES or EPHEMERA_REDIS_SENTINELS): the embedded store is one file that one process owns, so it runs with EPHEMERA_ROLE=all only`,
+    ]);
+  }
   return {
-    ...sharedSettings(value, env),
+    ...shared,
+    role: value.EPHEMERA_ROLE,
     appId: Number(value.APP_ID),
     privateKey,
     webhookSecret: value.WEBHOOK_SECRET,
@@ -324,7 +339,7 @@ const cliEnvSchema = envSchema.extend({
 });
 
 /** Everything but the credentials, read the same way for the server and the CLI. */
-type SharedSettings = Omit<AppEnv, "appId" | "privateKey" | "webhookSecret" | "secretKeys">;
+type SharedSettings = Omit<AppEnv, "role" | "appId" | "privateKey" | "webhookSecret" | "secretKeys">;
 
 export interface CliEnv extends SharedSettings {
   /** Present when APP_ID and a private key are both set: only commands that talk to GitHub need them. */
