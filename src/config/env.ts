@@ -310,14 +310,13 @@ export function readEnv(env: Record<string, string | undefined>): AppEnv {
     throw new EnvError(["PRIVATE_KEY is required (or PRIVATE_KEY_PATH, the path to the App's .pem file)"]);
   }
   const shared = sharedSettings(value, env);
-  if (value.EPHEMERA_ROLE !== "all" && shared.redisUrl === undefined && shared.redisNodes === undefined) {
+  if (shared.role !== "all" && shared.redisUrl === undefined && shared.redisNodes === undefined) {
     throw new EnvError([
-      `EPHEMERA_ROLE=${value.EPHEMERA_ROLE} needs Redis (REDIS_URL, EPHEMERA_REDIS_CLUSTER_NODES or EPHEMERA_REDIS_SENTINELS): the embedded store is one file that one process owns, so it runs with EPHEMERA_ROLE=all only`,
+      `EPHEMERA_ROLE=${shared.role} needs Redis (REDIS_URL, EPHEMERA_REDIS_CLUSTER_NODES or EPHEMERA_REDIS_SENTINELS): the embedded store is one file that one process owns, so it runs with EPHEMERA_ROLE=all only`,
     ]);
   }
   return {
     ...shared,
-    role: value.EPHEMERA_ROLE,
     appId: Number(value.APP_ID),
     privateKey,
     webhookSecret: value.WEBHOOK_SECRET,
@@ -339,7 +338,7 @@ const cliEnvSchema = envSchema.extend({
 });
 
 /** Everything but the credentials, read the same way for the server and the CLI. */
-type SharedSettings = Omit<AppEnv, "role" | "appId" | "privateKey" | "webhookSecret" | "secretKeys">;
+type SharedSettings = Omit<AppEnv, "appId" | "privateKey" | "webhookSecret" | "secretKeys">;
 
 export interface CliEnv extends SharedSettings {
   /** Present when APP_ID and a private key are both set: only commands that talk to GitHub need them. */
@@ -374,6 +373,7 @@ function privateKeyOf(value: { PRIVATE_KEY?: string | undefined; PRIVATE_KEY_PAT
 
 function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string, string | undefined>): SharedSettings {
   return {
+    role: value.EPHEMERA_ROLE,
     port: value.PORT,
     host: value.HOST,
     logLevel: value.LOG_LEVEL,

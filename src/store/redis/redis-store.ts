@@ -69,6 +69,8 @@ interface PendingIntent {
 /** The Redis adapter, with the repair the other adapter does not need. */
 export interface RedisStore extends StateStore {
   readonly kind: "redis";
+  /** Processes share a Redis: each hears of the intents the others record. */
+  subscribeWakes(onWake: (key: EnvKey) => void): Promise<void>;
   /** Rebuilds the global due index and repository set from the per-repository indexes (DESIGN §3: derived and repairable). */
   rebuildGlobalIndexes(): Promise<void>;
 }
