@@ -342,6 +342,7 @@ class RedisStateStore implements RedisStore {
   async subscribeWakes(onWake: (key: EnvKey) => void): Promise<void> {
     if (this.subscriber !== undefined) throw new Error("subscribeWakes is called once per store");
     const given = this.client;
+    // `duplicate` once per client class: TypeScript cannot call it on their union.
     const subscriber = this.ownsClient ? openClient(this.options.nodes ?? { url: this.options.url as string }) : given instanceof Cluster ? given.duplicate() : given.duplicate();
     this.subscriber = subscriber;
     for (const event of connectionErrorEvents(subscriber)) subscriber.on(event, this.reportError);
