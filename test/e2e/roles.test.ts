@@ -8,7 +8,7 @@ import { testAppCredentials } from "../helpers/app-credentials.js";
 import { runMainToExit, spawnApp, type AppProcess } from "../helpers/app-process.js";
 import { startFakeGitHub, type FakeGitHub } from "../helpers/fake-github.js";
 import { deployOnEveryPushConfig } from "../helpers/operator-config.js";
-import { pullRequestEvent, type PrScenario } from "../helpers/pr-events.js";
+import { prCommentEvent, pullRequestEvent, type PrScenario } from "../helpers/pr-events.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { deliver } from "../helpers/webhooks.js";
@@ -47,6 +47,7 @@ describe("a web process and a worker process on one Redis", () => {
   beforeAll(async () => {
     gh = await startFakeGitHub({ appId: credentials.APP_ID, privateKeyPem: credentials.PRIVATE_KEY });
     gh.addRepo({ id: scenario.repoId, owner: scenario.owner, name: scenario.name, installationId: scenario.installationId });
+    gh.setPermission("octo/roles", "maintainer", "write");
     redis = await startPrivateRedis();
     dir = mkdtempSync(join(tmpdir(), "ephemera-roles-"));
     writeFileSync(join(dir, "ephemera.config.yml"), deployOnEveryPushConfig());
@@ -76,7 +77,7 @@ describe("a web process and a worker process on one Redis", () => {
     }, output);
   }
 
-  it("the web process records a PR opened and touches nothing else; a worker started later makes it ready", async () => {
+  it("the web process records a PR opened and a slash-command and touches nothing else; a worker started later makes it ready and answers the command", async () => {
     let at = Date.now() - 60_000;
     gh.clearRequests();
     await send("opened", 1, new Date((at += 1000)));
@@ -84,13 +85,22 @@ describe("a web process and a worker process on one Redis", () => {
     const recorded = await store.load(key);
     expect(recorded?.inbox.map((intent) => intent.type)).toEqual(["open"]);
     expect(recorded?.fields.status).toBeUndefined();
-    // Not a GitHub request of any kind from the web process: no token, no comment, no deployment (no step ran either: no status).
+    // A slash-command is recorded as it is; its permission check, reaction and reply are the worker's.
+    const command = gh.addComment("octo/roles", scenario.pr, { body: "/preview extend 2h", user: "maintainer" });
+    const commented = await deliver(web.url(WEBHOOK_PATH), "issue_comment", prCommentEvent(scenario, "/preview extend 2h", { login: "maintainer", at: new Date((at += 1000)), id: command.id }), {
+      secret: credentials.WEBHOOK_SECRET,
+    });
+    expect(commented.status, web.output()).toBe(200);
+    expect((await store.load(key))?.inbox.map((intent) => intent.type)).toEqual(["open", "command"]);
+    // Not a GitHub request of any kind from the web process: no token, no comment, no reaction, no deployment (no step ran either: no status).
     await gh.settled();
     expect(gh.requests).toEqual([]);
 
     worker = await startWorker();
     await readyFor(sha(1), () => worker?.output() ?? "");
     expect(gh.commentsOn("octo/roles", scenario.pr).filter((comment) => comment.user.login === gh.bot.login)).toHaveLength(1);
+    await waitFor(() => gh.state.reactionsOn(command.id).length > 0, () => worker?.output() ?? "");
+    expect(gh.state.reactionsOn(command.id).map((reaction) => reaction.content)).toEqual(["+1"]);
 
     // Each push reaches the running worker through the store's wake, not its idle poll.
     for (const n of [2, 3, 4]) {
