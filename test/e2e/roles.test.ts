@@ -102,15 +102,20 @@ describe("a web process and a worker process on one Redis", () => {
     await waitFor(() => gh.state.reactionsOn(command.id).length > 0, () => worker?.output() ?? "");
     expect(gh.state.reactionsOn(command.id).map((reaction) => reaction.content)).toEqual(["+1"]);
 
-    // Each push reaches the running worker through the store's wake, not its idle poll.
-    for (const n of [2, 3, 4]) {
+    // Each push reaches the running worker through the store's wake, not its idle poll. The median of
+    // five: one push slowed by a busy machine must not fail the test (the wake itself is checked
+    // exactly in test/store), while pickups at the idle poll's pace (uniform over 1 s) put the
+    // median past half of it.
+    const pickups: number[] = [];
+    for (const n of [2, 3, 4, 5, 6]) {
       await send("synchronize", n, new Date((at += 1000)));
       const answered = performance.now();
       await waitFor(async () => (await store.load(key))?.inbox.length === 0, () => worker?.output() ?? "", 10_000, 5);
-      const pickedUpMs = performance.now() - answered;
-      expect(pickedUpMs, `push ${n} picked up after ${Math.round(pickedUpMs)} ms`).toBeLessThan(PICKED_UP_WITHIN_MS);
+      pickups.push(performance.now() - answered);
       await readyFor(sha(n), () => worker?.output() ?? "");
     }
+    const median = [...pickups].sort((a, b) => a - b)[2] ?? Infinity;
+    expect(median, `pushes picked up after ${pickups.map(Math.round).join(", ")} ms`).toBeLessThan(PICKED_UP_WITHIN_MS);
     expect(gh.unexpected).toEqual([]);
   }, 120_000);
 
