@@ -13,6 +13,7 @@ import { adminApiHandler } from "./http/admin-api.js";
 import { dashboardHandler } from "./http/dashboard.js";
 import { healthHandler } from "./http/health.js";
 import { metricsHandler } from "./http/metrics.js";
+import { serveProbesOnly } from "./http/probes-only.js";
 import { applyServerLimits } from "./http/server-limits.js";
 import { WebhookIntake } from "./http/webhook-intake.js";
 import { Lifecycle } from "./lifecycle/api.js";
@@ -32,7 +33,8 @@ const WEBHOOK_PATH = "/api/github/webhooks";
 export interface RunningEphemera {
   readonly server: Server;
   readonly runtime: Runtime;
-  readonly reconciler: Reconciler;
+  /** None in the web role (EPHEMERA_ROLE=web): the workers reconcile. */
+  readonly reconciler: Reconciler | undefined;
   /** Resolves when this replica may share the store no longer (see ReplicaMembership.revoked): stop it. */
   readonly revoked: Promise<Error>;
   /** Stops taking webhooks and work, lets the PR updates in flight finish, closes the store. */
@@ -59,10 +61,18 @@ export interface StartOptions {
  * server with the event handlers and our HTTP routes, the reconciler, the
  * GitHub notifier between them, and the background jobs. `main.ts` calls it
  * with the real environment; end-to-end tests with theirs.
+ *
+ * EPHEMERA_ROLE (DESIGN §2) splits it in two over one Redis: `web` takes the
+ * webhooks and the HTTP routes and only records intents (no reconciler, no
+ * jobs, no step sandbox); `worker` reconciles, notifies and runs the jobs,
+ * serves only the probes and /metrics, and hears of every intent recorded
+ * through the store's wakes. `all` is both in one process.
  */
 export async function startEphemera({ env, log, engineOptions, Octokit = ProbotOctokit, now }: StartOptions): Promise<RunningEphemera> {
+  const takesWebhooks = env.role !== "worker";
+  const reconciles = env.role !== "web";
   const privateKey = loadPrivateKey(env.privateKey);
-  const runtime = await openRuntime(env, log);
+  const runtime = await openRuntime(env, log, { runsSteps: reconciles });
   await runtime.checkProviders().catch(async (error: unknown) => {
     await runtime.close();
     throw error;
@@ -107,7 +117,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   });
   const bot: BotIdentity = {};
   const { settings, notifier, commands } = gitHubWiring({ operator, store, clients, bot, log });
-  const reconciler = new Reconciler(
+  const reconciler = !reconciles ? undefined : new Reconciler(
     {
       store,
       settings,
@@ -121,8 +131,8 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
     },
     engineOptions,
   );
-  // A recorded intent pokes the reconciler (see Reconciler.poke).
-  const lifecycle = new Lifecycle({ store, onRecorded: (key) => reconciler.poke(key) });
+  // A recorded intent pokes the reconciler here (see Reconciler.poke); the store's wakes poke it for other processes' intents.
+  const lifecycle = new Lifecycle({ store, ...(reconciler && { onRecorded: (key) => reconciler.poke(key) }) });
 
   // pull_request deliveries skip Probot's receive path (see http/webhook-intake.ts).
   const intake = new WebhookIntake({ secret: env.webhookSecret, path: WEBHOOK_PATH, log: log.child({ name: "webhooks" }) });
@@ -136,6 +146,7 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   };
   const app: ApplicationFunction = async (loaded, options) => {
     probot = loaded;
+    if (!takesWebhooks) return;
     await ephemeraApp({
       recorder: { record, listKeys: (repoId) => store.listKeys(repoId) },
       observeWebhook: metrics.observeWebhook,
@@ -144,24 +155,32 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
   };
   server.addHandler(healthHandler({ store, github: metrics.githubReachability }));
   server.addHandler(metricsHandler(metrics.registry));
-  server.addHandler(dashboardHandler(store, env.adminToken));
-  server.addHandler(adminApiHandler(store, env.adminToken));
+  if (takesWebhooks) {
+    server.addHandler(dashboardHandler(store, env.adminToken));
+    server.addHandler(adminApiHandler(store, env.adminToken));
+  }
   await server.load(app);
   // Before any request is read: start() returns once listening, and connections are only accepted on a later turn of the event loop.
   const httpServer = await server.start();
   applyServerLimits(httpServer);
-  intake.takeRequestsFirst(httpServer);
+  if (takesWebhooks) intake.takeRequestsFirst(httpServer);
+  else serveProbesOnly(httpServer);
   const loaded = probot as Probot | undefined;
   if (loaded === undefined) throw new Error("Probot did not load the app");
-  // In the background: GitHub being slow or unreachable must not hold up start-up.
-  void appBotIdentity(loaded, log).then((identity) => Object.assign(bot, identity));
+  // In the background: GitHub being slow or unreachable must not hold up start-up. Only the notifier and the commands need it.
+  if (reconciler) void appBotIdentity(loaded, log).then((identity) => Object.assign(bot, identity));
   // Nothing reconciles before this replica is known to share the store safely.
   await membership.joined.catch(async (error: unknown) => {
     await server.stop();
     return abandon(error);
   });
-  reconciler.start();
-  const jobs = startBackgroundJobs({ probot: loaded, clients, lifecycle, store, notifier, owners: runtime.owners, operator, auditBounds: env.auditBounds, metrics, intervals: env.intervals, log });
+  let jobs: { stop(): Promise<void> } | undefined;
+  if (reconciler) {
+    // Before the first pass, so an intent recorded elsewhere from then on is not left to the idle poll.
+    await store.subscribeWakes?.((key) => reconciler.poke(key));
+    reconciler.start();
+    jobs = startBackgroundJobs({ probot: loaded, clients, lifecycle, store, notifier, owners: runtime.owners, operator, auditBounds: env.auditBounds, metrics, intervals: env.intervals, log });
+  }
 
   return {
     server,
@@ -170,10 +189,10 @@ export async function startEphemera({ env, log, engineOptions, Octokit = ProbotO
     revoked: membership.revoked,
     async stop() {
       await server.stop();
-      await reconciler.stop();
+      await reconciler?.stop();
       await notifier.drain();
       // A job waiting out GitHub's retries is abandoned after a moment: every job is idempotent and runs again at start-up.
-      await Promise.race([jobs.stop(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+      if (jobs) await Promise.race([jobs.stop(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await membership.leave();
       await runtime.close();
     },

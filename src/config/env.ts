@@ -116,6 +116,10 @@ function positiveNumber(fallback: string, expected: string, max: number) {
     .refine((value) => Number.isFinite(value) && value > 0 && value <= max, { message: `must be ${expected}, at most ${max}` });
 }
 
+/** What one process does (DESIGN §2): everything, or one side of a web + worker layout on one Redis. */
+export const ROLES = ["all", "web", "worker"] as const;
+export type Role = (typeof ROLES)[number];
+
 const envSchema = z.object({
   /** The GitHub App's numeric id. */
   APP_ID: z.string({ error: "is required (the GitHub App's id)" }).regex(/^\d+$/, "must be the GitHub App's numeric id"),
@@ -134,6 +138,8 @@ const envSchema = z.object({
     .transform(Number),
   /** Interface to listen on; Probot's default is localhost. */
   HOST: optionalText,
+  /** `web`: HTTP and intents only; `worker`: reconciler, notifier, background jobs; `all`: both. */
+  EPHEMERA_ROLE: z.enum(ROLES, { error: "must be all, web or worker (all: one process does everything; web: HTTP and intents only; worker: reconciler, notifier, jobs)" }).default("all"),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
   /** GitHub Enterprise Server host (or a GitHub-compatible fake in tests). */
@@ -236,6 +242,8 @@ export interface AuditBounds {
 }
 
 export interface AppEnv {
+  /** EPHEMERA_ROLE: what this process does; `web` and `worker` only on Redis. */
+  role: Role;
   appId: number;
   privateKey: { pem: string } | { path: string };
   webhookSecret: string;
@@ -301,8 +309,14 @@ export function readEnv(env: Record<string, string | undefined>): AppEnv {
   if (!privateKey) {
     throw new EnvError(["PRIVATE_KEY is required (or PRIVATE_KEY_PATH, the path to the App's .pem file)"]);
   }
+  const shared = sharedSettings(value, env);
+  if (shared.role !== "all" && shared.redisUrl === undefined && shared.redisNodes === undefined) {
+    throw new EnvError([
+      `EPHEMERA_ROLE=${shared.role} needs Redis (REDIS_URL, EPHEMERA_REDIS_CLUSTER_NODES or EPHEMERA_REDIS_SENTINELS): the embedded store is one file that one process owns, so it runs with EPHEMERA_ROLE=all only`,
+    ]);
+  }
   return {
-    ...sharedSettings(value, env),
+    ...shared,
     appId: Number(value.APP_ID),
     privateKey,
     webhookSecret: value.WEBHOOK_SECRET,
@@ -359,6 +373,7 @@ function privateKeyOf(value: { PRIVATE_KEY?: string | undefined; PRIVATE_KEY_PAT
 
 function sharedSettings(value: z.output<typeof cliEnvSchema>, env: Record<string, string | undefined>): SharedSettings {
   return {
+    role: value.EPHEMERA_ROLE,
     port: value.PORT,
     host: value.HOST,
     logLevel: value.LOG_LEVEL,

@@ -67,11 +67,13 @@ export class Reconciler {
   }
 
   /**
-   * An intent was just recorded here: look for due work soon instead of at
-   * the next idle poll (a PR opened should not wait up to `idlePollMs`). The
-   * wake is deferred a little, so the webhook is answered first and a burst
-   * folds into one pass, and spaced, so a storm of pushes costs at most a few
-   * passes a second. Intents recorded by other replicas are found by the poll.
+   * An intent was just recorded, here or (through the store's wakes, see
+   * StateStore.subscribeWakes) by another process: look for due work soon
+   * instead of at the next idle poll (a PR opened should not wait up to
+   * `idlePollMs`). The wake is deferred a little, so the webhook is answered
+   * first and a burst folds into one pass, and spaced, so a storm of pushes
+   * costs at most a few passes a second. On a store without wakes, intents
+   * recorded by other processes are found by the poll.
    *
    * When the environment is being worked on here, its running step looks at
    * once whether teardown now wins (a close), instead of at the next lease

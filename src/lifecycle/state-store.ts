@@ -136,6 +136,14 @@ export interface StateStore {
    */
   recordIntent(key: EnvKey, intent: Intent, options: RecordOptions): Promise<"recorded" | "duplicate">;
 
+  /**
+   * Calls `onWake` whenever any process records an intent in this store
+   * (with its environment), until `close`: a worker's reconciler looks for due
+   * work at once instead of at its idle poll. Only a store that processes
+   * share has it; a store one process owns has nobody else to hear from.
+   */
+  subscribeWakes?(onWake: (key: EnvKey) => void): Promise<void>;
+
   /** Everything known about one environment, or null when no key of it exists. */
   load(key: EnvKey): Promise<EnvSnapshot | null>;
 

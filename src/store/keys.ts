@@ -67,6 +67,8 @@ export interface Keys {
   replicaRegistry(): string;
   /** A token bucket (see `StateStore.takeToken`): a hash of `tokens` and `at` (ms). */
   bucket(name: string): string;
+  /** The pub/sub channel an intent recorded is announced on (see `StateStore.subscribeWakes`); a channel, not a key. */
+  wakeChannel(): string;
 }
 
 export function makeKeys(prefix: string): Keys {
@@ -93,6 +95,7 @@ export function makeKeys(prefix: string): Keys {
     meta: (name) => `${prefix}meta:${name}`,
     replicaRegistry: () => `${prefix}meta:replicas`,
     bucket: (name) => `${prefix}bucket:${name}`,
+    wakeChannel: () => `${prefix}wake`,
   };
 }
 

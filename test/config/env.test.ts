@@ -30,6 +30,20 @@ describe("readEnv", () => {
     });
   });
 
+  it("runs everything in one process unless EPHEMERA_ROLE says web or worker, which need Redis", () => {
+    expect(readEnv(minimal).role).toBe("all");
+    for (const role of ["web", "worker"] as const) {
+      expect(readEnv({ ...minimal, EPHEMERA_ROLE: role, REDIS_URL: "redis://127.0.0.1:6379" }).role).toBe(role);
+      expect(readEnv({ ...minimal, EPHEMERA_ROLE: role, EPHEMERA_REDIS_CLUSTER_NODES: "redis-1:6379" }).role).toBe(role);
+      expect(problemsOf({ ...minimal, EPHEMERA_ROLE: role })).toEqual([
+        `EPHEMERA_ROLE=${role} needs Redis (REDIS_URL, EPHEMERA_REDIS_CLUSTER_NODES or EPHEMERA_REDIS_SENTINELS): the embedded store is one file that one process owns, so it runs with EPHEMERA_ROLE=all only`,
+      ]);
+    }
+    expect(problemsOf({ ...minimal, EPHEMERA_ROLE: "api" })).toEqual([
+      "EPHEMERA_ROLE must be all, web or worker (all: one process does everything; web: HTTP and intents only; worker: reconciler, notifier, jobs)",
+    ]);
+  });
+
   it("isolates steps by default, with the documented limits, and reads the step settings", () => {
     expect(readEnv({ ...minimal, PRIVATE_KEY: undefined, PRIVATE_KEY_PATH: "/srv/app.pem" }).steps).toEqual({
       isolation: "auto",

@@ -184,7 +184,7 @@ describe("the intake in the real server (Probot's Server, Redis)", () => {
       operatorConfig: "templates: { default: { ttl: 4h } }\n",
     });
     // The reconciler would fold the intents away: the inbox is what these tests read.
-    await app.running.reconciler.stop();
+    await app.running.reconciler?.stop();
   }, 30_000);
   afterAll(async () => {
     await app?.stop();

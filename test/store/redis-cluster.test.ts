@@ -52,6 +52,25 @@ describe("Redis store on a cluster", () => {
   });
 });
 
+describe("Redis store on a cluster: wakes", () => {
+  it("wakes a subscriber of another process for intents recorded in any slot", async () => {
+    const prefix = `ephemera-test-${randomUUID().slice(0, 8)}:`;
+    const recorder = createRedisStore({ nodes: { cluster: cluster.nodes }, prefix });
+    const worker = createRedisStore({ nodes: { cluster: cluster.nodes }, prefix });
+    try {
+      const heard: EnvKey[] = [];
+      await worker.subscribeWakes((key) => heard.push(key));
+      // Repositories whose slots spread over the three masters, recorded in one turn: one pipeline per slot.
+      const keys = Array.from({ length: 6 }, (_, i) => ({ repoId: 700 + i, pr: 1 }));
+      await Promise.all(keys.map((key) => recorder.recordIntent(key, { type: "refresh", at: new Date().toISOString() }, { keyTtlMs: HOUR })));
+      await waitFor(() => heard.length === keys.length, () => JSON.stringify(heard));
+      expect(heard).toEqual(expect.arrayContaining(keys));
+    } finally {
+      await Promise.all([recorder.close(), worker.close()]);
+    }
+  });
+});
+
 describe("Redis store on a cluster while no node answers", () => {
   it("fails fast, and recovers", async () => {
     // The contract's other-spaces cluster: the main one stays up for the failover below.

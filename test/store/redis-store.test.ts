@@ -6,6 +6,7 @@ import type { Intent } from "../../src/lifecycle/intent.js";
 import { makeKeys } from "../../src/store/keys.js";
 import { createRedisStore, type RedisStore } from "../../src/store/redis/redis-store.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { storeContract } from "./store.contract.js";
 
 const HOUR = 3_600_000;
@@ -157,6 +158,28 @@ describe("Redis store", () => {
     } finally {
       counter.restore();
     }
+  });
+
+  it("wakes the subscribers of every process on the same prefix when an intent is recorded, and only them", async () => {
+    const prefix = freshPrefix();
+    const recorder = createRedisStore({ url: redis.url, prefix });
+    const own = createRedisStore({ url: redis.url, prefix });
+    const given = createRedisStore({ client: redis.client(), prefix });
+    const elsewhere = createRedisStore({ url: redis.url, prefix: freshPrefix() });
+    opened.push(recorder, own, given, elsewhere);
+    const heard = { own: [] as EnvKey[], given: [] as EnvKey[], elsewhere: [] as EnvKey[] };
+    await own.subscribeWakes((key) => heard.own.push(key));
+    await given.subscribeWakes((key) => heard.given.push(key));
+    await elsewhere.subscribeWakes((key) => heard.elsewhere.push(key));
+
+    await Promise.all([recorder.recordIntent({ repoId: 7, pr: 3 }, refresh(), { keyTtlMs: HOUR }), recorder.recordIntent({ repoId: 8, pr: 4 }, refresh(), { keyTtlMs: HOUR })]);
+    await waitFor(() => heard.own.length === 2 && heard.given.length === 2);
+    expect(heard.own).toEqual([{ repoId: 7, pr: 3 }, { repoId: 8, pr: 4 }]);
+    expect(heard.given).toEqual(heard.own);
+
+    await elsewhere.recordIntent({ repoId: 9, pr: 5 }, refresh(), { keyTtlMs: HOUR });
+    await waitFor(() => heard.elsewhere.length > 0);
+    expect(heard.elsewhere).toEqual([{ repoId: 9, pr: 5 }]);
   });
 
   it("records the intents of one turn of the event loop in one round trip together", async () => {

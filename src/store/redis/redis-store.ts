@@ -1,3 +1,4 @@
+import { Cluster } from "ioredis";
 import type { RedisNodes } from "../../config/env.js";
 import { envId, type EnvKey, type Status } from "../../lifecycle/environment.js";
 import type { Intent } from "../../lifecycle/intent.js";
@@ -68,6 +69,8 @@ interface PendingIntent {
 /** The Redis adapter, with the repair the other adapter does not need. */
 export interface RedisStore extends StateStore {
   readonly kind: "redis";
+  /** Processes share a Redis: each hears of the intents the others record. */
+  subscribeWakes(onWake: (key: EnvKey) => void): Promise<void>;
   /** Rebuilds the global due index and repository set from the per-repository indexes (DESIGN §3: derived and repairable). */
   rebuildGlobalIndexes(): Promise<void>;
 }
@@ -93,6 +96,8 @@ class RedisStateStore implements RedisStore {
   private readonly admission: ReturnType<typeof admission>;
   private readonly reportError = (error: Error) => this.options.onError?.(error);
   private readonly intents = new TurnBatch((batch: PendingIntent[]) => this.recordBatch(batch));
+  /** The connection `subscribeWakes` listens on: a subscribed connection can send nothing else. */
+  private subscriber: RedisClient | undefined;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.ownsClient = !options.client;
@@ -137,6 +142,12 @@ class RedisStateStore implements RedisStore {
       this.global.queueDueBy(writes, repoId, repo.at, repo.ttlMs);
       this.global.queueRepo(writes, repoId, repo.ttlMs);
       repo.commands = [first, writes.length];
+    }
+    // The wake, in the same round trip: after the scripts, so a worker woken by it finds the intent. PUBLISH names no
+    // key, so on a cluster it rides in the global due index's pipeline, and reaches every node's subscribers from there.
+    const channel = this.keys.wakeChannel();
+    for (const inbox of new Set(batch.map(({ key }) => this.keys.env(key, "inbox")))) {
+      writes.add(this.keys.globalDue(), (pipeline) => pipeline.publish(channel, inbox));
     }
     const replies = await writes.exec();
     return batch.map(({ key }, i) => {
@@ -323,7 +334,30 @@ class RedisStateStore implements RedisStore {
     return pingWithin(this.client, this.options.pingTimeoutMs ?? 1500);
   }
 
+  /**
+   * On a connection of its own (the store's target, or a copy of the client
+   * given), subscribed again at each (re)connection. A wake lost while it
+   * is away costs only time: the reconciler's idle poll finds the intent.
+   */
+  async subscribeWakes(onWake: (key: EnvKey) => void): Promise<void> {
+    if (this.subscriber !== undefined) throw new Error("subscribeWakes is called once per store");
+    const given = this.client;
+    // `duplicate` once per client class: TypeScript cannot call it on their union.
+    const subscriber = this.ownsClient ? openClient(this.options.nodes ?? { url: this.options.url as string }) : given instanceof Cluster ? given.duplicate() : given.duplicate();
+    this.subscriber = subscriber;
+    for (const event of connectionErrorEvents(subscriber)) subscriber.on(event, this.reportError);
+    const channel = this.keys.wakeChannel();
+    subscriber.on("message", (from: string, inbox: string) => {
+      const named = from === channel ? this.keys.parseEnv(inbox) : null;
+      if (named) onWake(named.key);
+    });
+    const subscribe = () => subscriber.subscribe(channel).then(() => undefined, this.reportError);
+    subscriber.on("ready", () => void subscribe());
+    await subscribe();
+  }
+
   async close(): Promise<void> {
+    if (this.subscriber !== undefined) await closeClient(this.subscriber);
     if (this.ownsClient) await closeClient(this.client);
     else for (const event of connectionErrorEvents(this.client)) this.client.off(event, this.reportError);
   }
