@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import type { HostPort } from "../../src/config/env.js";
-import { freePort, killProcess, spawnRedisServer } from "./redis-server.js";
+import { clientsByPort, freePort, killProcess, spawnRedisServer } from "./redis-server.js";
 import { waitFor } from "./wait-for.js";
 
 const run = promisify(execFile);
@@ -39,22 +39,13 @@ export async function startPrivateRedisCluster({ masters = 3, replicasPerMaster 
   const dir = mkdtempSync(join(tmpdir(), "ephemera-redis-cluster-"));
   const ports = await Promise.all(Array.from({ length: masters * (1 + replicasPerMaster) }, () => freePort()));
   let children: ChildProcess[] = [];
-  const clients = new Map<number, Redis>();
-  const client = (port: number) => {
-    const existing = clients.get(port);
-    if (existing) return existing;
-    const created = new Redis({ port, host: "127.0.0.1" });
-    // The helper's own clients see nodes go down on purpose (`kill`).
-    created.on("error", () => undefined);
-    clients.set(port, created);
-    return created;
-  };
+  const { client, disconnectAll } = clientsByPort();
   const kill = async () => {
     await Promise.all(children.map((child) => killProcess(child)));
     children = [];
   };
   const stop = async () => {
-    for (const open of clients.values()) open.disconnect();
+    disconnectAll();
     await kill();
     rmSync(dir, { recursive: true, force: true });
   };

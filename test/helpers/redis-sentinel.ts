@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { HostPort } from "../../src/config/env.js";
-import { freePort, killProcess, spawnRedisServer } from "./redis-server.js";
+import { clientsByPort, freePort, killProcess, spawnRedisServer } from "./redis-server.js";
 import { waitFor } from "./wait-for.js";
 
 /** A master the sentinels monitor under `name`, with `replicas` replicas. */
@@ -45,16 +45,7 @@ export async function startPrivateRedisSentinel(groups: SentinelGroup[]): Promis
   let children: ChildProcess[] = [];
   /** How to start each process again: its port and arguments, in order. */
   const started: Array<{ port: number; args: string[] }> = [];
-  const clients = new Map<number, Redis>();
-  const client = (port: number) => {
-    const existing = clients.get(port);
-    if (existing) return existing;
-    const created = new Redis({ port, host: "127.0.0.1" });
-    // The helper's own clients see processes go down on purpose (`kill`).
-    created.on("error", () => undefined);
-    clients.set(port, created);
-    return created;
-  };
+  const { client, disconnectAll } = clientsByPort();
   const spawnProcess = async (port: number, args: string[]) => {
     children.push(await spawnRedisServer(port, args));
     started.push({ port, args });
@@ -64,7 +55,7 @@ export async function startPrivateRedisSentinel(groups: SentinelGroup[]): Promis
     children = [];
   };
   const stop = async () => {
-    for (const opened of clients.values()) opened.disconnect();
+    disconnectAll();
     await kill();
     rmSync(dir, { recursive: true, force: true });
   };

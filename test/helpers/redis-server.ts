@@ -70,6 +70,28 @@ async function waitForPing(port: number): Promise<void> {
   );
 }
 
+/**
+ * A helper's own clients of the servers it started, one per port, made on
+ * first use. Their errors are ignored: the helper takes servers down on
+ * purpose (`kill`).
+ */
+export function clientsByPort(): { client(port: number): Redis; disconnectAll(): void } {
+  const clients = new Map<number, Redis>();
+  return {
+    client(port) {
+      const existing = clients.get(port);
+      if (existing) return existing;
+      const created = new Redis({ port, host: "127.0.0.1" });
+      created.on("error", () => undefined);
+      clients.set(port, created);
+      return created;
+    },
+    disconnectAll() {
+      for (const open of clients.values()) open.disconnect();
+    },
+  };
+}
+
 /** Starts `redis-server` with `args` (which must name `port`) and waits until it answers PING. */
 export async function spawnRedisServer(port: number, args: string[]): Promise<ChildProcess> {
   const child = spawn("redis-server", args, { stdio: "ignore" });
