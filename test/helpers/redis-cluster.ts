@@ -1,12 +1,8 @@
 import { execFile } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import type { HostPort } from "../../src/config/env.js";
-import { clientsByPort, freePort, killProcess, spawnRedisServer } from "./redis-server.js";
+import { freePort, serverGroup } from "./redis-server.js";
 import { waitFor } from "./wait-for.js";
 
 const run = promisify(execFile);
@@ -36,23 +32,11 @@ export interface PrivateRedisCluster {
 }
 
 export async function startPrivateRedisCluster({ masters = 3, replicasPerMaster = 1 } = {}): Promise<PrivateRedisCluster> {
-  const dir = mkdtempSync(join(tmpdir(), "ephemera-redis-cluster-"));
   const ports = await Promise.all(Array.from({ length: masters * (1 + replicasPerMaster) }, () => freePort()));
-  let children: ChildProcess[] = [];
-  const { client, disconnectAll } = clientsByPort();
-  const kill = async () => {
-    await Promise.all(children.map((child) => killProcess(child)));
-    children = [];
-  };
-  const stop = async () => {
-    disconnectAll();
-    await kill();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const { client, kill, stop, spawn, plainArgs } = serverGroup("redis-cluster");
   const spawnNodes = async () => {
     for (const port of ports) {
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
-      children.push(await spawnRedisServer(port, [...args, "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "5000"]));
+      await spawn(port, [...plainArgs(port), "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "5000"]);
     }
   };
   const clusterOk = () =>

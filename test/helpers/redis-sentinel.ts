@@ -1,10 +1,8 @@
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { HostPort } from "../../src/config/env.js";
-import { clientsByPort, freePort, killProcess, spawnRedisServer } from "./redis-server.js";
+import { freePort, serverGroup } from "./redis-server.js";
 import { waitFor } from "./wait-for.js";
 
 /** A master the sentinels monitor under `name`, with `replicas` replicas. */
@@ -41,25 +39,13 @@ export interface PrivateRedisSentinel {
 const QUORUM = 2;
 
 export async function startPrivateRedisSentinel(groups: SentinelGroup[]): Promise<PrivateRedisSentinel> {
-  const dir = mkdtempSync(join(tmpdir(), "ephemera-redis-sentinel-"));
-  let children: ChildProcess[] = [];
+  const { dir, client, kill, stop, spawn, plainArgs: serverArgs } = serverGroup("redis-sentinel");
   /** How to start each process again: its port and arguments, in order. */
   const started: Array<{ port: number; args: string[] }> = [];
-  const { client, disconnectAll } = clientsByPort();
   const spawnProcess = async (port: number, args: string[]) => {
-    children.push(await spawnRedisServer(port, args));
+    await spawn(port, args);
     started.push({ port, args });
   };
-  const kill = async () => {
-    await Promise.all(children.map((child) => killProcess(child)));
-    children = [];
-  };
-  const stop = async () => {
-    disconnectAll();
-    await kill();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const serverArgs = (port: number) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
 
   const sentinelPorts = await Promise.all([0, 1, 2].map(() => freePort()));
   let sentinel: Redis;
@@ -118,7 +104,7 @@ export async function startPrivateRedisSentinel(groups: SentinelGroup[]): Promis
     },
     kill,
     async start() {
-      for (const { port, args } of started) children.push(await spawnRedisServer(port, args));
+      for (const { port, args } of started) await spawn(port, args);
     },
     stop,
   };

@@ -71,13 +71,34 @@ async function waitForPing(port: number): Promise<void> {
 }
 
 /**
- * A helper's own clients of the servers it started, one per port, made on
- * first use. Their errors are ignored: the helper takes servers down on
- * purpose (`kill`).
+ * The redis-servers (or sentinels) a helper starts in one temp directory:
+ * they are spawned, killed (SIGKILL, ports kept) and stopped together,
+ * each with the same plain options, and the helper's own clients of them
+ * are made on first use, one per port. Those clients' errors are ignored:
+ * the helper takes servers down on purpose (`kill`).
  */
-export function clientsByPort(): { client(port: number): Redis; disconnectAll(): void } {
+export function serverGroup(name: string): {
+  dir: string;
+  /** `--port`, `--bind 127.0.0.1`, `--dir`, no persistence. */
+  plainArgs(port: number): string[];
+  spawn(port: number, args: string[]): Promise<void>;
+  client(port: number): Redis;
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+} {
+  const dir = mkdtempSync(join(tmpdir(), `ephemera-${name}-`));
+  let children: ChildProcess[] = [];
   const clients = new Map<number, Redis>();
+  const kill = async () => {
+    await Promise.all(children.map((child) => killProcess(child)));
+    children = [];
+  };
   return {
+    dir,
+    plainArgs: (port) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    async spawn(port, args) {
+      children.push(await spawnRedisServer(port, args));
+    },
     client(port) {
       const existing = clients.get(port);
       if (existing) return existing;
@@ -86,8 +107,11 @@ export function clientsByPort(): { client(port: number): Redis; disconnectAll():
       clients.set(port, created);
       return created;
     },
-    disconnectAll() {
+    kill,
+    async stop() {
       for (const open of clients.values()) open.disconnect();
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
